@@ -1,0 +1,25 @@
+# dentsynth: the two commands a fresh machine needs are `make demo` and `make test`.
+CARGO ?= cargo
+
+.PHONY: setup test demo bench clean-local
+
+setup:
+	@./scripts/setup.sh
+
+test: setup
+	$(CARGO) fmt --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) test --locked
+
+demo: setup
+	$(CARGO) build --locked --release
+	./target/release/dentsynth local start
+	@echo "demo database ready: psql \"$$(./target/release/dentsynth local url)\""
+
+bench: setup
+	$(CARGO) build --locked --release
+	./scripts/bench.sh
+
+clean-local:
+	-./target/release/dentsynth local stop
+	rm -rf .dentsynth
