@@ -50,6 +50,19 @@ Examples:
   dentsynth local stop         stop it cleanly")]
     Local(LocalArgs),
 
+    /// Read a database's structure and aggregate statistics into a PHI-free profile.
+    ///
+    /// Runs in one read-only transaction (a consistent snapshot shared by the worker connections)
+    /// with a statement timeout; never writes to the source. Identifying columns keep only their null
+    /// fraction and length statistics; categorical values seen fewer than --min-group-size times are
+    /// pooled. Writes introspection/<name>/profile.json and one file per table, atomically.
+    #[command(after_help = "\
+Examples:
+  dentsynth introspect --database-url postgres://reader@prod-replica/opendental --out introspection/clinic
+  dentsynth introspect --database-url \"$PROD_URL\" --sample-rows 200000 --reference-tables opendental
+  dentsynth introspect --database-url \"$PROD_URL\" --out introspection/clinic --check   (exit 1 on drift)")]
+    Introspect(IntrospectArgs),
+
     /// Check that a database is reachable and print what it is.
     ///
     /// Connects with --database-url (or DATABASE_URL, or the local cluster when neither is
@@ -100,6 +113,65 @@ pub enum LocalAction {
         #[arg(last = true)]
         psql_args: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct IntrospectArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Schema to read.
+    #[arg(long, default_value = "raw")]
+    pub schema: String,
+
+    /// Output folder (default: introspection/<database name>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Profile name (default: the output folder's name).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Categorical values seen fewer times than this are pooled, never listed.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..))]
+    pub min_group_size: u64,
+
+    /// Sample (TABLESAMPLE BERNOULLI, repeatable) the column statistics of tables with more rows than this.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample_rows: Option<u64>,
+
+    /// Copy this configuration table verbatim (repeatable); refused if it has a patient key or too many rows.
+    #[arg(long = "reference-table", value_name = "TABLE")]
+    pub reference_table: Vec<String>,
+
+    /// Copy a documented list of reference tables: `opendental` = appointmenttype, apptview, autocode,
+    /// autocodeitem, covcat, covspan, definition, feesched, procedurecode, recalltrigger, recalltype.
+    #[arg(long = "reference-tables", value_name = "LIST", value_parser = ["opendental"])]
+    pub reference_tables: Option<String>,
+
+    /// Refuse reference tables with more rows than this.
+    #[arg(long, default_value_t = 5000)]
+    pub reference_max_rows: u64,
+
+    /// Lay authored statistics (a calibration TOML file, with sources) over what was measured.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
+
+    /// The source is a throw-away copy (a fixture): do not record its system identifier.
+    #[arg(long)]
+    pub fixture: bool,
+
+    /// Worker connections (each imports the same snapshot).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: u64,
+
+    /// Statement timeout, in seconds.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub statement_timeout: u64,
+
+    /// Compare with the profile on disk instead of writing it; exit 1 with a unified diff on drift.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

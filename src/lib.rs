@@ -6,3 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod db;
+pub mod generate;
+pub mod introspect;
+pub mod profile;
+pub mod report;

@@ -154,3 +154,73 @@ pub fn scratch_dir(label: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The OpenDental production schema fixture (422 tables in schema `raw`), ready to execute.
+pub fn opendental_fixture_sql() -> String {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/opendental_raw_schema.sql");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .replace(" AUTHORIZATION postgres", "")
+}
+
+impl TestDb {
+    /// A database with a fixed name (dropped first if a previous run left it behind).
+    pub fn named(name: &str) -> Self {
+        let cluster = cluster();
+        let owned = name.to_string();
+        block_on(move || async move {
+            let admin = cluster.target("postgres").unwrap();
+            let mut connection = admin.connect().await.unwrap();
+            sqlx::raw_sql(&format!("drop database if exists \"{owned}\" with (force)"))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            sqlx::raw_sql(&format!("create database \"{owned}\""))
+                .execute(&mut connection)
+                .await
+                .unwrap();
+        });
+        let url = cluster.url(name).unwrap();
+        let target = Target::parse(&url).unwrap();
+        Self {
+            name: name.to_string(),
+            target,
+            url,
+        }
+    }
+
+    /// The URL of this database for another role.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        let mut url = url::Url::parse(&self.url).unwrap();
+        url.set_username(user).unwrap();
+        url.set_password(Some(password)).unwrap();
+        url.to_string()
+    }
+
+    /// Runs one query returning one text value.
+    pub async fn scalar(&self, sql: &str) -> Option<String> {
+        let mut connection = self.target.connect().await.unwrap();
+        sqlx::query_scalar::<_, Option<String>>(sql)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+    }
+}
+
+/// Every file under `dir`, concatenated (for "no canary anywhere" checks).
+pub fn all_text_under(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        for entry in std::fs::read_dir(&current).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    text
+}
