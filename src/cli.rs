@@ -63,6 +63,21 @@ Examples:
   dentsynth introspect --database-url \"$PROD_URL\" --out introspection/clinic --check   (exit 1 on drift)")]
     Introspect(IntrospectArgs),
 
+    /// Fill a demo database from a profile: exact DDL, calibrated rows, deterministic by seed.
+    ///
+    /// Builds into a private schema with parallel COPY, adds keys and indexes, then swaps it in for
+    /// the target schema in one transaction: a failed or killed run leaves the previous demo
+    /// untouched. Without --database-url it uses the managed local cluster's database
+    /// opendental_demo. Refuses to write into the profile's source database, and into a schema that
+    /// holds data but no dentsynth manifest (unless --force).
+    #[command(after_help = "\
+Examples:
+  dentsynth generate                                  built-in profile into the local cluster
+  dentsynth generate --seed 7 --scale 0.2 --as-of 2026-06-30
+  dentsynth generate --profile introspection/clinic --database-url postgres://me@localhost/demo
+  dentsynth generate --out-dir demo-csv --no-load     CSV files + schema.sql + load.sql only")]
+    Generate(GenerateArgs),
+
     /// Check that a database is reachable and print what it is.
     ///
     /// Connects with --database-url (or DATABASE_URL, or the local cluster when neither is
@@ -172,6 +187,70 @@ pub struct IntrospectArgs {
     /// Compare with the profile on disk instead of writing it; exit 1 with a unified diff on drift.
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Profile folder (default: the built-in introspection/opendental).
+    #[arg(long, value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+
+    /// Target schema.
+    #[arg(long, default_value = "raw")]
+    pub schema: String,
+
+    /// Random seed: the same seed, profile, scale, as-of and months give the same database.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Row counts relative to the profile (1.0 = the profile's volumes).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
+    pub scale: f64,
+
+    /// The simulated present, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+
+    /// Months of history before --as-of.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=600))]
+    pub months: u32,
+
+    /// Parallel connections (default: the number of cores, at most 8).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub jobs: Option<u64>,
+
+    /// Replace a schema that holds data without a dentsynth manifest.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also write the data as CSV files, with schema.sql and load.sql, into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Only write --out-dir; do not load a database.
+    #[arg(long, requires = "out_dir")]
+    pub no_load: bool,
+}
+
+fn parse_scale(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number; pass e.g. --scale 0.5"))?;
+    if !value.is_finite() || value <= 0.0 {
+        return Err(format!("{text} is not above 0; pass e.g. --scale 0.5"));
+    }
+    if value > 1000.0 {
+        return Err(format!("{text} is above the supported maximum of 1000"));
+    }
+    Ok(value)
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a date; use YYYY-MM-DD, e.g. 2026-06-30"))
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! This is the only layer that knows about flags, paths and standard output. Library code returns
 //! typed errors; commands add context with anyhow. Errors end as one line on stderr and exit 2.
 
+mod generate;
 mod introspect;
 mod local;
 mod ping;
@@ -122,6 +123,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Command::Local(args) => local::run(&context, args, &runtime),
+        Command::Generate(args) => runtime.block_on(generate::run(&context, args)),
         Command::Introspect(args) => runtime.block_on(introspect::run(&context, args)),
         Command::Ping(args) => runtime.block_on(ping::run(&context, args)),
     }

@@ -50,6 +50,19 @@ struct ProfileDocument {
 /// The files of a profile, by relative path, as canonical text.
 pub type RenderedProfile = BTreeMap<PathBuf, String>;
 
+/// SHA-256 of the profile's canonical files (paths and contents, in path order), hex.
+pub fn content_hash(profile: &Profile) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (path, text) in render(profile) {
+        hasher.update(path.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+    }
+    format!("{:x}", hasher.finalize())
+}
+
 /// Renders a profile to its canonical files.
 pub fn render(profile: &Profile) -> RenderedProfile {
     let document = ProfileDocument {

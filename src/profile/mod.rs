@@ -8,6 +8,7 @@
 //! This module is plain data plus canonical read/write. It must not import sqlx, tokio or any other
 //! module of the crate: it loads and saves without a database.
 
+pub mod builtin;
 pub mod calibration;
 mod io;
 pub mod stats;
@@ -16,7 +17,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use io::{load, load_embedded, render, save, ProfileError, RenderedProfile};
+pub use builtin::builtin;
+pub use io::{content_hash, load, load_embedded, render, save, ProfileError, RenderedProfile};
 pub use stats::{Categories, ColumnStats, Distribution, TableStats, Temporal};
 
 /// Bumped whenever a change to these types would make old profiles read wrongly.

@@ -1,0 +1,38 @@
+//! Scenarios: domain simulations that own a group of tables and their cross-table logic.
+//!
+//! The generic generator fills every table from its statistics. A scenario replaces it for the
+//! tables it owns: it sees the whole plan (row targets, key spaces), the seed and the clock, and
+//! hands back a row source per owned table. Row sources must be deterministic functions of
+//! (seed, table, row index), like the generic generator, so that `--jobs` never changes the data.
+
+use super::generic::Clock;
+use super::plan::Plan;
+use super::value::Value;
+use crate::profile::Profile;
+
+/// Rows of one table, addressable by index so that any thread can produce any row.
+pub trait RowSource: Send + Sync {
+    /// How many rows the table gets.
+    fn rows(&self) -> u64;
+    /// The row at `index` (0-based), one value per column in the table's column order.
+    fn row(&self, index: u64) -> Vec<Value>;
+}
+
+/// A simulation owning a group of tables.
+pub trait Scenario: Send + Sync {
+    /// A short name for messages and the run manifest.
+    fn name(&self) -> &'static str;
+    /// Whether this scenario generates `table`.
+    fn owns(&self, table: &str) -> bool;
+    /// The row source for an owned table.
+    fn source(&self, table: &str) -> std::sync::Arc<dyn RowSource>;
+}
+
+/// Builds the scenarios that apply to a profile. Each scenario decides from the profile whether it
+/// applies (the OpenDental practice simulation looks for OpenDental's tables).
+pub type ScenarioFactory = fn(&Profile, &Plan, u64, Clock) -> Option<Box<dyn Scenario>>;
+
+/// The registered scenarios, in priority order (the first that owns a table wins).
+pub fn registry() -> Vec<ScenarioFactory> {
+    Vec::new()
+}
