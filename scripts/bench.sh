@@ -1,17 +1,68 @@
 #!/usr/bin/env bash
-# Benchmarks, run by `make bench` on the release build. Figures go to stdout; BENCHMARKS.md records them.
+# Benchmarks, run by `make bench` on the release build, against a private managed cluster.
+# Prints the figures; BENCHMARKS.md records a run. Set BENCH_SCALE100=0 to skip the scale-100 run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=./target/release/dentsynth
+bin=$PWD/target/release/dentsynth
 work=$(mktemp -d /tmp/dentsynth-bench.XXXXXX)
 chmod 755 "$work"
-trap '"$bin" --home "$work/home" local stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+home="$work/home"
+trap '"$bin" --home "$home" local stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+ds() { "$bin" --home "$home" "$@"; }
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
+# Peak resident memory (MB) and wall time of a command: GNU time's "%M %e".
+measure() { /usr/bin/time -f "%M %e" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || { cat "$work/err"; exit 1; }
+            read -r kb secs < "$work/time"; echo "$(( kb / 1024 )) $secs"; }
+psql_bin=$(dirname "$(readlink -f "$(command -v pg_ctl || echo /usr/lib/postgresql/15/bin/pg_ctl)")")/psql
+[ -x "$psql_bin" ] || psql_bin=psql
 
-seconds() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
-
+echo "# dentsynth benchmarks ($(date -u +%Y-%m-%d), $(nproc) cores, $(git rev-parse --short HEAD 2>/dev/null || echo unknown))"
+echo
 echo "## local cluster"
-t0=$(seconds); "$bin" -q --home "$work/home" local start >/dev/null; t1=$(seconds)
-echo "cold start (initdb + start + create database): $(python3 -c "print(f'{$t1-$t0:.2f}')") s"
-"$bin" -q --home "$work/home" local stop
-t0=$(seconds); "$bin" -q --home "$work/home" local start >/dev/null; t1=$(seconds)
-echo "warm start: $(python3 -c "print(f'{$t1-$t0:.2f}')") s"
+t0=$(now); ds -q local start >/dev/null; t1=$(now)
+echo "- cold start (initdb + start + create database): $(elapsed "$t0" "$t1") s"
+ds -q local stop; t0=$(now); ds -q local start >/dev/null; t1=$(now)
+echo "- warm start: $(elapsed "$t0" "$t1") s"
+admin=$(ds local url --database postgres 2>/dev/null)
+createdb() { "$psql_bin" -q "$admin" -c "drop database if exists $1 with (force)" -c "create database $1"; }
+
+echo
+echo "## generate (built-in profile, seed 42, as-of 2026-06-30) vs psql \\copy of the same CSV files"
+for scale in 1 10; do
+  createdb "bench_s$scale"
+  url=$(ds local url --database "bench_s$scale" 2>/dev/null)
+  read -r mem secs < <(measure "$bin" -q --home "$home" generate --database-url "$url" --scale "$scale" --as-of 2026-06-30)
+  rows=$(grep -o 'generated [0-9]* rows' "$work/out" | grep -o '[0-9]*')
+  # Baseline: the same data as CSV, loaded by psql (tables, \copy, keys and indexes, analyze).
+  "$bin" -q --home "$home" generate --scale "$scale" --as-of 2026-06-30 --no-load --out-dir "$work/csv$scale" >/dev/null
+  createdb "bench_base$scale"
+  base_url=$(ds local url --database "bench_base$scale" 2>/dev/null)
+  t0=$(now); (cd "$work/csv$scale" && "$psql_bin" -q "$base_url" -v ON_ERROR_STOP=1 -f load.sql >/dev/null); t1=$(now)
+  base=$(elapsed "$t0" "$t1")
+  ratio=$(python3 -c "print(f'{$secs / $base:.2f}')")
+  rps=$(python3 -c "print(f'{$rows / $secs:,.0f}')")
+  echo "- scale $scale: $rows rows; generate $secs s ($rps rows/s, peak $mem MB); psql \\copy baseline $base s; ratio ${ratio}x"
+  rm -rf "$work/csv$scale"
+done
+if [ "${BENCH_SCALE100:-1}" != 0 ]; then
+  createdb bench_s100
+  url=$(ds local url --database bench_s100 2>/dev/null)
+  read -r mem secs < <(measure "$bin" -q --home "$home" generate --database-url "$url" --scale 100 --as-of 2026-06-30)
+  rows=$(grep -o 'generated [0-9]* rows' "$work/out" | grep -o '[0-9]*')
+  echo "- scale 100: $rows rows; generate $secs s (peak $mem MB)"
+fi
+
+echo
+echo "## introspect (the 422-table fixture schema holding the scale-1 demo's rows)"
+url=$(ds local url --database bench_s1 2>/dev/null)
+rows=$("$psql_bin" -tAq "$url" -c "select sum(row_count) from dentsynth.manifest_table where schema_name = 'raw'")
+read -r mem secs < <(measure "$bin" -q introspect --database-url "$url" --out "$work/profile")
+echo "- $rows rows, 422 tables: $secs s (peak $mem MB)"
+
+if "$bin" verify --help >/dev/null 2>&1; then
+  echo
+  echo "## verify (all built-in rules, scale-1 demo)"
+  t0=$(now); "$bin" -q --home "$home" verify --database-url "$url" --as-of 2026-06-30 >/dev/null || true; t1=$(now)
+  echo "- $(elapsed "$t0" "$t1") s"
+fi

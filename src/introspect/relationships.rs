@@ -91,8 +91,16 @@ pub(crate) fn candidates(tables: &BTreeMap<String, TableStructure>, map: Option<
         }
     }
     for (child, structure) in tables {
+        let own_key = structure
+            .primary_key
+            .as_ref()
+            .filter(|pk| pk.columns.len() == 1)
+            .map(|pk| pk.columns[0].as_str());
         for column in &structure.columns {
-            if covered.contains(&(child.clone(), column.name.clone())) {
+            // A table's own single-column key says nothing about direction: not a candidate.
+            if covered.contains(&(child.clone(), column.name.clone()))
+                || own_key == Some(column.name.as_str())
+            {
                 continue;
             }
             for (parent, (pk, pk_kind)) in &primary_keys {

@@ -250,18 +250,27 @@ pub fn apply(profile: &mut Profile, path: &Path, label: &str) -> Result<(), Prof
                 });
             }
         }
+        // `\N` is NULL; an empty cell is an empty string in a text column and NULL elsewhere.
+        let is_text: Vec<bool> = columns
+            .iter()
+            .map(|c| {
+                table
+                    .structure
+                    .column(c)
+                    .is_some_and(|c| c.kind == super::ColumnKind::Text)
+            })
+            .collect();
         let mut rows = Vec::new();
         for record in reader.records() {
             let record = record.map_err(|error| csv_error(&csv_display, error))?;
             rows.push(
                 record
                     .iter()
-                    .map(|cell| {
-                        if cell.is_empty() {
-                            None
-                        } else {
-                            Some(cell.to_string())
-                        }
+                    .zip(&is_text)
+                    .map(|(cell, text)| match cell {
+                        "\\N" => None,
+                        "" if !*text => None,
+                        other => Some(other.to_string()),
                     })
                     .collect(),
             );
