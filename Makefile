@@ -13,8 +13,8 @@ test: setup
 
 demo: setup
 	$(CARGO) build --locked --release
-	./target/release/dentsynth local start
-	@echo "demo database ready: psql \"$$(./target/release/dentsynth local url)\""
+	./target/release/dentsynth generate
+	@echo "demo database ready: psql \"$$(./target/release/dentsynth local url)\"  (or: ./target/release/dentsynth local psql)"
 
 bench: setup
 	$(CARGO) build --locked --release

@@ -25,7 +25,7 @@ echo "- cold start (initdb + start + create database): $(elapsed "$t0" "$t1") s"
 ds -q local stop; t0=$(now); ds -q local start >/dev/null; t1=$(now)
 echo "- warm start: $(elapsed "$t0" "$t1") s"
 admin=$(ds local url --database postgres 2>/dev/null)
-createdb() { "$psql_bin" -q "$admin" -c "drop database if exists $1 with (force)" -c "create database $1"; }
+createdb() { PGOPTIONS="-c client_min_messages=warning" "$psql_bin" -q "$admin" -c "drop database if exists $1 with (force)" -c "create database $1"; }
 
 echo
 echo "## generate (built-in profile, seed 42, as-of 2026-06-30) vs psql \\copy of the same CSV files"
@@ -54,11 +54,17 @@ if [ "${BENCH_SCALE100:-1}" != 0 ]; then
 fi
 
 echo
-echo "## introspect (the 422-table fixture schema holding the scale-1 demo's rows)"
+echo "## introspect (the 422-table fixture schema filled by generate)"
+createdb bench_s025
+small=$(ds local url --database bench_s025 2>/dev/null)
+"$bin" -q --home "$home" generate --database-url "$small" --scale 0.25 --as-of 2026-06-30 >/dev/null
+for db in bench_s025 bench_s1; do
+  url=$(ds local url --database "$db" 2>/dev/null)
+  rows=$("$psql_bin" -tAq "$url" -c "select sum(row_count) from dentsynth.manifest_table where schema_name = 'raw'")
+  read -r mem secs < <(measure "$bin" -q introspect --database-url "$url" --out "$work/profile-$db")
+  echo "- $rows rows, 422 tables: $secs s (peak $mem MB)"
+done
 url=$(ds local url --database bench_s1 2>/dev/null)
-rows=$("$psql_bin" -tAq "$url" -c "select sum(row_count) from dentsynth.manifest_table where schema_name = 'raw'")
-read -r mem secs < <(measure "$bin" -q introspect --database-url "$url" --out "$work/profile")
-echo "- $rows rows, 422 tables: $secs s (peak $mem MB)"
 
 if "$bin" verify --help >/dev/null 2>&1; then
   echo

@@ -230,11 +230,15 @@ pub(crate) async fn confirm(
         })
         .unwrap_or_default();
     let valid = format!("{c} is not null and not {none}");
+    // Orphans through a hash join on the distinct parent keys (a NOT EXISTS inside an aggregate
+    // FILTER would run once per child row).
     let sql = format!(
         "select count(*) filter (where {valid}),
                 count(*) filter (where {none}),
-                count(*) filter (where {valid} and not exists (select 1 from {parent_relation} p where {p_cmp} = {c_cmp}{parent_and}))
-         from {} {child_where}",
+                count(*) filter (where {valid} and parents.k is null)
+         from {} left join (select distinct {p_cmp} as k from {parent_relation} p where true{parent_and}) parents
+                on parents.k = {c_cmp}
+         {child_where}",
         child_source.aliased("c")
     );
     let (with_value, none_rows, orphans): (i64, i64, i64) = sqlx::query_as(&sql)
@@ -306,8 +310,10 @@ pub(crate) async fn confirm(
             })
             .unwrap_or_default();
         let sql = format!(
-            "select count(*), count(*) filter (where not exists (select 1 from {} where {c_cmp} = {p_cmp} {child_and}))
-             from {parent_relation} p {parent_filter_where}",
+            "select count(*), count(*) filter (where children.k is null)
+             from {parent_relation} p
+             left join (select distinct {c_cmp} as k from {} where {valid} {child_and}) children on children.k = {p_cmp}
+             {parent_filter_where}",
             child_source.aliased("c")
         );
         let (parents, childless): (i64, i64) = sqlx::query_as(&sql)
