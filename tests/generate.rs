@@ -119,6 +119,33 @@ fn a_non_opendental_schema_generates_with_valid_keys_types_and_references() {
 }
 
 #[test]
+fn a_missing_database_is_created() {
+    let (_source, profile) = shop_profile("createdb");
+    let name = format!("t_created_{}", std::process::id());
+    let url = support::cluster().url(&name).unwrap();
+    let output = dentsynth()
+        .arg("generate")
+        .arg("--profile")
+        .arg(&profile)
+        .args(["--database-url", &url, "--as-of", "2026-06-30", "--scale", "0.1"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output).1);
+    let created = TestDb::adopt(&name);
+    let count = support::block_on({
+        let target = created.target.clone();
+        move || async move {
+            let mut c = target.connect().await.unwrap();
+            sqlx::query_scalar::<_, i64>("select count(*) from raw.orders")
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    });
+    assert_eq!(count, 200);
+}
+
+#[test]
 fn the_same_arguments_give_the_same_data_whatever_the_jobs() {
     let (_source, profile) = shop_profile("determinism");
     let one = TestDb::new("determinism_one");

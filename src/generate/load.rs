@@ -243,6 +243,26 @@ async fn execute(connection: &mut PgConnection, sql: &str, context: &str) -> Res
         })
 }
 
+/// Creates the target database (through the server's `postgres` database) when it does not exist.
+async fn create_database(target: &Target) -> Result<(), GenerateError> {
+    let database = target.database();
+    let admin = target.with_database("postgres");
+    let mut connection = admin.connect().await?;
+    let statement = format!("create database {}", quote_ident(&database));
+    match sqlx::Executor::execute(&mut connection, statement.as_str()).await {
+        Ok(_) => Ok(()),
+        // Created meanwhile by someone else: fine.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            Err(GenerateError::NoCreatePrivilege { database })
+        }
+        Err(error) => Err(GenerateError::query(
+            format!("creating database {database}"),
+            error,
+        )),
+    }
+}
+
 /// Refusals that must happen before anything is written.
 async fn preflight(
     connection: &mut PgConnection,
@@ -350,7 +370,13 @@ async fn load_database(
     options: &Options,
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<TableReport>, GenerateError> {
-    let mut coordinator = target.connect().await?;
+    let mut coordinator = match target.connect().await {
+        Err(crate::db::DbError::UnknownDatabase { .. }) => {
+            create_database(target).await?;
+            target.connect().await?
+        }
+        other => other?,
+    };
     execute(
         &mut coordinator,
         "set client_min_messages = warning",

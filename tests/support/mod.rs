@@ -190,6 +190,17 @@ impl TestDb {
         }
     }
 
+    /// Takes charge of a database that something else created (dropped like the others).
+    pub fn adopt(name: &str) -> Self {
+        let url = cluster().url(name).unwrap();
+        let target = Target::parse(&url).unwrap();
+        Self {
+            name: name.to_string(),
+            target,
+            url,
+        }
+    }
+
     /// The URL of this database for another role.
     pub fn url_as(&self, user: &str, password: &str) -> String {
         let mut url = url::Url::parse(&self.url).unwrap();
