@@ -11,6 +11,7 @@ Examples:
   dentsynth local start                 start the built-in PostgreSQL under ./.dentsynth
   dentsynth local url                   print its connection URL (for psql, sqlx, dbt)
   dentsynth ping --database-url postgres://me@db.example.com/analytics
+  dentsynth verify                      check the local demo against the built-in rules
 
 Exit status: 0 clean, 1 findings (or: the local cluster is not running), 2 the tool failed.";
 
@@ -77,6 +78,27 @@ Examples:
   dentsynth generate --profile introspection/clinic --database-url postgres://me@localhost/demo
   dentsynth generate --out-dir demo-csv --no-load     CSV files + schema.sql + load.sql only")]
     Generate(GenerateArgs),
+
+    /// Check a demo database against the profile and the rules; report the findings.
+    ///
+    /// Runs every rule instance of the built-in rules/ (plus or instead of --rules) as a query for
+    /// offending rows, in parallel over a few connections that share one READ ONLY snapshot, with a
+    /// statement timeout: verify never writes. Rules are validated against the profile before any
+    /// query runs. Check kinds: RI001 orphaned-reference, DT001 dates-out-of-order, FB001
+    /// ledger-imbalance, ST001 status-inconsistency, VOL001 row-count-out-of-range, NN001
+    /// null-in-required-column, UQ001 duplicate-key, AV001 value-not-accepted, SQL001 custom-query.
+    /// Exit 1 when an error-severity rule has violations (warnings do not fail), or, with
+    /// --snapshot, when the report differs from the file.
+    #[command(after_help = "\
+Examples:
+  dentsynth verify                                    the local demo, built-in profile and rules
+  dentsynth verify --select FB --select RI001         only the ledger and referential checks
+  dentsynth verify --rules my-rules --format json     add my rule files; JSON report
+  dentsynth verify --format markdown >> \"$GITHUB_STEP_SUMMARY\"
+  dentsynth verify --format junit > verify.xml        for CI test reporting
+  dentsynth verify --snapshot snapshots/opendental/verify.txt          exit 1 with a diff on drift
+  dentsynth verify --snapshot snapshots/opendental/verify.txt --bless  accept the new report")]
+    Verify(VerifyArgs),
 
     /// Check that a database is reachable and print what it is.
     ///
@@ -251,6 +273,82 @@ fn parse_scale(text: &str) -> Result<f64, String> {
 fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| format!("{text:?} is not a date; use YYYY-MM-DD, e.g. 2026-06-30"))
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Schema to verify.
+    #[arg(long, default_value = "raw")]
+    pub schema: String,
+
+    /// Profile folder (default: the built-in introspection/opendental).
+    #[arg(long, value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+
+    /// Folder of *.toml rule files, added to the built-in rules (a file with the name of a built-in
+    /// one replaces it).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Use only the --rules folder, none of the built-in rules.
+    #[arg(long, requires = "rules")]
+    pub no_default_rules: bool,
+
+    /// Run only these check kinds: codes (RI001), code prefixes (RI, DT) or names
+    /// (orphaned-reference); repeatable or comma-separated.
+    #[arg(long, value_name = "CODE", num_args = 1.., value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// The date the data is "as of" (windows such as "not after as-of", and aging). Default: the
+    /// generator's as-of from the dentsynth manifest, else today.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+
+    /// Compare the report (in --format) with this committed file: exit 1 with a unified diff on drift.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+
+    /// Write the report to the --snapshot file instead of comparing.
+    #[arg(long, requires = "snapshot")]
+    pub bless: bool,
+
+    /// Worker connections (each imports the same snapshot).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub jobs: u64,
+
+    /// Statement timeout per query, in seconds (fractions allowed, e.g. 0.5).
+    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub statement_timeout: f64,
+}
+
+/// The formats of the verify report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A table of the rules with violations, and a summary line.
+    Table,
+    /// Every rule's result, with the summary.
+    Json,
+    /// For a CI step summary.
+    Markdown,
+    /// JUnit XML: one test case per rule.
+    Junit,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds; pass e.g. 30 or 0.5"))?;
+    if !(0.001..=86_400.0).contains(&value) {
+        return Err(format!("{text} is outside 0.001..86400 seconds"));
+    }
+    Ok(value)
 }
 
 #[derive(Debug, Args)]

@@ -10,3 +10,4 @@ pub mod generate;
 pub mod introspect;
 pub mod profile;
 pub mod report;
+pub mod verify;

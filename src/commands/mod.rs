@@ -7,6 +7,7 @@ mod generate;
 mod introspect;
 mod local;
 mod ping;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -126,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Generate(args) => runtime.block_on(generate::run(&context, args)),
         Command::Introspect(args) => runtime.block_on(introspect::run(&context, args)),
         Command::Ping(args) => runtime.block_on(ping::run(&context, args)),
+        Command::Verify(args) => runtime.block_on(verify::run(&context, args)),
     }
 }
 

@@ -2,6 +2,8 @@
 //!
 //! Never touches a database.
 
+pub mod findings;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
