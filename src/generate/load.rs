@@ -1,7 +1,7 @@
 //! Loading: safety checks, the build schema, parallel COPY, constraints, the swap, the manifest;
 //! and the CSV / schema.sql / load.sql files of `--out-dir`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 
 use super::generic::{Clock, TableGenerator};
-use super::plan::{self, Plan};
+use super::plan::{self, ParentKeys, Plan, Source};
 use super::scenario::{self, RowSource};
 use super::value::{push_copy_row, push_csv_header, push_csv_row};
 use super::{schema, GenerateError, Options, Sources};
@@ -60,9 +60,9 @@ pub async fn generate(
     progress: Arc<dyn Progress>,
 ) -> Result<Manifest, GenerateError> {
     let started = Instant::now();
-    let plan = plan::build(profile, options.scale);
+    let initial = plan::build(profile, options.scale);
     let clock = Clock::new(options.as_of, options.months);
-    let (sources, scenarios) = row_sources(profile, &plan, options.seed, clock);
+    let (sources, scenarios, plan) = row_sources(profile, &initial, options.seed, clock);
 
     if let Some(dir) = &options.out_dir {
         fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
@@ -86,37 +86,56 @@ pub async fn generate(
 }
 
 /// One row source per table with rows: a scenario's when it owns the table, else the generic one.
-fn row_sources(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> (Sources, Vec<String>) {
+/// One row source per table with rows: a scenario's when it owns the table, else the generic one.
+/// Returns the plan adjusted to the scenarios' actual row counts, so that generic children of a
+/// scenario-owned table draw keys that exist.
+fn row_sources(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> (Sources, Vec<String>, Plan) {
     let scenarios: Vec<Box<dyn scenario::Scenario>> = scenario::registry()
         .into_iter()
         .filter_map(|factory| factory(profile, plan, seed, clock))
         .collect();
-    let mut used = Vec::new();
-    let sources = plan
+    let mut used: Vec<String> = Vec::new();
+    let mut owned: BTreeMap<String, Arc<dyn RowSource>> = BTreeMap::new();
+    for table_plan in &plan.tables {
+        if let Some(scenario) = scenarios.iter().find(|s| s.owns(&table_plan.name)) {
+            if !used.iter().any(|name| name == scenario.name()) {
+                used.push(scenario.name().to_string());
+            }
+            owned.insert(table_plan.name.clone(), scenario.source(&table_plan.name));
+        }
+    }
+    let mut adjusted = plan.clone();
+    for table_plan in &mut adjusted.tables {
+        if let Some(source) = owned.get(&table_plan.name) {
+            table_plan.rows = source.rows();
+        }
+        for column in &mut table_plan.columns {
+            if let Source::Parent(parent) = &mut column.source {
+                if let (Some(source), ParentKeys::Range(_)) = (owned.get(&parent.parent_table), &parent.keys)
+                {
+                    parent.keys = ParentKeys::Range(source.rows());
+                }
+            }
+        }
+    }
+    let sources = adjusted
         .tables
         .iter()
-        .filter(|t| t.rows > 0 || scenarios.iter().any(|s| s.owns(&t.name)))
-        .map(|table_plan| {
-            let owner = scenarios.iter().find(|s| s.owns(&table_plan.name));
-            let source: Arc<dyn RowSource> = match owner {
-                Some(scenario) => {
-                    if !used.contains(&scenario.name().to_string()) {
-                        used.push(scenario.name().to_string());
-                    }
-                    scenario.source(&table_plan.name)
-                }
-                None => Arc::new(TableGenerator::new(
+        .filter_map(|table_plan| {
+            let source: Arc<dyn RowSource> = match owned.get(&table_plan.name) {
+                Some(source) => source.clone(),
+                None if table_plan.rows > 0 => Arc::new(TableGenerator::new(
                     table_plan,
                     &profile.tables[&table_plan.name],
                     seed,
                     clock,
                 )),
+                None => return None,
             };
-            (table_plan.name.clone(), source)
+            (source.rows() > 0).then(|| (table_plan.name.clone(), source))
         })
-        .filter(|(_, source)| source.rows() > 0)
         .collect();
-    (Arc::new(sources), used)
+    (Arc::new(sources), used, adjusted)
 }
 
 fn write_error(path: &Path, error: impl std::fmt::Display) -> GenerateError {

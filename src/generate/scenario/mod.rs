@@ -5,6 +5,8 @@
 //! hands back a row source per owned table. Row sources must be deterministic functions of
 //! (seed, table, row index), like the generic generator, so that `--jobs` never changes the data.
 
+pub mod opendental;
+
 use super::generic::Clock;
 use super::plan::Plan;
 use super::value::Value;
@@ -34,5 +36,5 @@ pub type ScenarioFactory = fn(&Profile, &Plan, u64, Clock) -> Option<Box<dyn Sce
 
 /// The registered scenarios, in priority order (the first that owns a table wins).
 pub fn registry() -> Vec<ScenarioFactory> {
-    Vec::new()
+    vec![opendental::factory]
 }

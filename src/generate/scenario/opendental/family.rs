@@ -1,0 +1,941 @@
+//! One family's life at the practice: a pure function of (set-up, seed, family id).
+//!
+//! All keys inside `FamilyRows` are local indexes (0-based within the family and table); the
+//! row builders add the family's offsets. Amounts are integer cents, so the ledger balances to
+//! the cent by construction.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::setup::{add_interval, Setup};
+use crate::generate::rng::StreamKey;
+
+pub struct Patient {
+    pub female: bool,
+    pub birth: Option<NaiveDate>,
+    pub status: i64,
+    pub first_visit: Option<NaiveDate>,
+    pub pri_prov: u32,
+    pub insured: bool,
+    pub position: i64,
+    pub last_name: u32,
+    /// Own balance (cents): the ledger sum.
+    pub balance: i64,
+    /// Guarantor only: family aging.
+    pub aging: Option<Aging>,
+    pub entry: NaiveDate,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Aging {
+    pub b0_30: i64,
+    pub b31_60: i64,
+    pub b61_90: i64,
+    pub over90: i64,
+    pub total: i64,
+    pub ins_est: i64,
+}
+
+pub struct InsSub {
+    pub plan: u32,
+    pub subscriber: u32,
+    pub effective: NaiveDate,
+}
+
+pub struct PatPlan {
+    pub patient: u32,
+    pub inssub: u32,
+    pub ordinal: i64,
+    pub relationship: i64,
+}
+
+pub struct Appointment {
+    pub patient: u32,
+    pub when: NaiveDateTime,
+    pub status: i64,
+    pub pattern: String,
+    pub prov: u32,
+    pub hygienist: Option<u32>,
+    pub op: u32,
+    pub new_patient: bool,
+    pub apt_type: i64,
+    pub confirmed: i64,
+    pub created: NaiveDateTime,
+    pub arrived: Option<NaiveDateTime>,
+}
+
+pub struct History {
+    pub appointment: u32,
+    pub stamp: NaiveDateTime,
+    pub action: i64,
+    pub status: i64,
+}
+
+pub struct Procedure {
+    pub patient: u32,
+    pub appointment: Option<u32>,
+    pub code: u32,
+    pub date: NaiveDate,
+    pub fee: i64,
+    pub status: i64,
+    pub prov: u32,
+}
+
+pub struct Claim {
+    pub patient: u32,
+    pub plan: u32,
+    pub inssub: u32,
+    pub prov: u32,
+    pub service: NaiveDate,
+    pub sent: NaiveDate,
+    pub received: Option<NaiveDate>,
+    pub fee: i64,
+    pub estimate: i64,
+    pub paid: i64,
+}
+
+pub struct ClaimProc {
+    pub procedure: u32,
+    pub claim: Option<u32>,
+    pub patient: u32,
+    pub prov: u32,
+    pub plan: u32,
+    pub inssub: u32,
+    pub status: i64,
+    pub fee: i64,
+    pub estimate: i64,
+    pub paid: i64,
+    pub percent: i64,
+    pub allowed: i64,
+    pub write_off_estimate: i64,
+    pub payment: Option<u32>,
+    pub date_cp: Option<NaiveDate>,
+    pub proc_date: NaiveDate,
+}
+
+pub struct ClaimPayment {
+    pub date: NaiveDate,
+    pub amount: i64,
+    pub carrier: u32,
+    pub pay_type: i64,
+}
+
+pub struct Payment {
+    pub patient: u32,
+    pub date: NaiveDate,
+    pub amount: i64,
+    pub pay_type: i64,
+}
+
+pub struct Split {
+    pub payment: u32,
+    pub patient: u32,
+    pub procedure: u32,
+    pub amount: i64,
+    pub date: NaiveDate,
+    pub prov: u32,
+    pub proc_date: NaiveDate,
+}
+
+pub struct Adjustment {
+    pub patient: u32,
+    pub date: NaiveDate,
+    pub amount: i64,
+    pub adj_type: i64,
+    pub procedure: u32,
+    pub prov: u32,
+    pub proc_date: NaiveDate,
+}
+
+pub struct Recall {
+    pub patient: u32,
+    pub recall_type: u32,
+    pub interval: i64,
+    pub previous: Option<NaiveDate>,
+    pub due: NaiveDate,
+    pub scheduled: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct FamilyRows {
+    pub patients: Vec<Patient>,
+    pub inssubs: Vec<InsSub>,
+    pub patplans: Vec<PatPlan>,
+    pub appointments: Vec<Appointment>,
+    pub history: Vec<History>,
+    pub procedures: Vec<Procedure>,
+    pub claims: Vec<Claim>,
+    pub claimprocs: Vec<ClaimProc>,
+    pub claimpayments: Vec<ClaimPayment>,
+    pub payments: Vec<Payment>,
+    pub splits: Vec<Split>,
+    pub adjustments: Vec<Adjustment>,
+    pub recalls: Vec<Recall>,
+}
+
+fn at(date: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
+    date.and_time(NaiveTime::from_hms_opt(hour.min(23), minute.min(59), 0).unwrap_or(NaiveTime::MIN))
+}
+
+fn pick<T: Clone>(rng: &mut ChaCha8Rng, list: &[T]) -> T {
+    list[rng.gen_range(0..list.len())].clone()
+}
+
+/// A count from a distribution scaled by an intensity, with stochastic rounding (at least 1).
+fn count(rng: &mut ChaCha8Rng, value: f64) -> usize {
+    let floor = value.floor();
+    let extra = if rng.gen::<f64>() < value - floor {
+        1.0
+    } else {
+        0.0
+    };
+    (floor + extra).max(0.0) as usize
+}
+
+/// The family's size: the guarantor's children-per-parent count (1 to 5 in the built-in profile).
+pub fn family_size(setup: &Setup, seed: u64, family: u64) -> u32 {
+    let mut rng = StreamKey::new(seed, "opendental", "family-size").stream(family);
+    (setup.family_size.quantile(rng.gen()).round().max(1.0) as u32).min(12)
+}
+
+/// Simulates one family of `size` members.
+pub fn simulate_family(setup: &Setup, seed: u64, family: u64, size: u32) -> FamilyRows {
+    let mut rng = StreamKey::new(seed, "opendental", "family").stream(family);
+    let clock = setup.clock;
+    let intensity = setup.intensity;
+    let history_start = clock
+        .start
+        .max(NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid"));
+    let mut rows = FamilyRows::default();
+    let last_name = rng.gen::<u32>();
+    let family_insured = rng.gen::<f64>() < setup.insured_share;
+
+    // Members: the guarantor first (an adult), then spouse and children.
+    for member in 0..size {
+        let female = rng.gen::<f64>() < setup.female_share;
+        let birth = if rng.gen::<f64>() < setup.birth_sentinel {
+            None
+        } else {
+            let age = if member >= 2 {
+                rng.gen_range(1..18)
+            } else {
+                draw_age(setup, &mut rng).max(19)
+            };
+            let year = clock.as_of.year() - age as i32;
+            Some(NaiveDate::from_ymd_opt(year, 1, 1).expect("valid") + Duration::days(rng.gen_range(0..365)))
+        };
+        let active = rng.gen::<f64>() < setup.active_share;
+        let status = if active { 0 } else { rng.gen_range(1..=2) };
+        rows.patients.push(Patient {
+            female,
+            birth,
+            status,
+            first_visit: None,
+            pri_prov: pick(&mut rng, &setup.dentists),
+            insured: family_insured,
+            position: match member {
+                0 => 1,
+                1 => 1,
+                _ => 2,
+            },
+            last_name,
+            balance: 0,
+            aging: None,
+            entry: history_start,
+        });
+    }
+    // A patient with a sentinel birth date must not be active (contract §7.1: active patients with
+    // communications need a birth date).
+    for patient in rows.patients.iter_mut() {
+        if patient.birth.is_none() && patient.status == 0 {
+            patient.status = 1;
+        }
+    }
+
+    // Insurance: the guarantor subscribes; other adults sometimes hold their own subscription;
+    // some patients carry a secondary plan.
+    if family_insured && !setup.plans.is_empty() {
+        let plan = pick(&mut rng, &setup.plans).num;
+        let effective = history_start - Duration::days(rng.gen_range(30..1500));
+        rows.inssubs.push(InsSub {
+            plan,
+            subscriber: 0,
+            effective,
+        });
+        for member in 0..size {
+            let mut inssub = 0;
+            let mut relationship = if member == 0 {
+                0
+            } else if member == 1 {
+                1
+            } else {
+                2
+            };
+            if member == 1 && rng.gen::<f64>() < intensity.subscriptions {
+                rows.inssubs.push(InsSub {
+                    plan: pick(&mut rng, &setup.plans).num,
+                    subscriber: member,
+                    effective,
+                });
+                inssub = rows.inssubs.len() as u32 - 1;
+                relationship = 0;
+            }
+            rows.patplans.push(PatPlan {
+                patient: member,
+                inssub,
+                ordinal: 1,
+                relationship,
+            });
+            if rng.gen::<f64>() < setup.secondary_share {
+                rows.inssubs.push(InsSub {
+                    plan: pick(&mut rng, &setup.plans).num,
+                    subscriber: member,
+                    effective,
+                });
+                rows.patplans.push(PatPlan {
+                    patient: member,
+                    inssub: rows.inssubs.len() as u32 - 1,
+                    ordinal: 2,
+                    relationship: 0,
+                });
+            }
+        }
+    }
+
+    let patient_key = StreamKey::new(seed, "opendental", "family-patient");
+    let visit_key = StreamKey::new(seed, "opendental", "family-visit");
+    for member in 0..size {
+        let mut patient_rng = patient_key.stream(family << 8 | member as u64);
+        let keys = (visit_key, family << 8 | member as u64);
+        simulate_patient(setup, &mut patient_rng, keys, &mut rows, member, history_start);
+    }
+    settle(setup, &mut rows);
+    rows
+}
+
+fn draw_age(setup: &Setup, rng: &mut ChaCha8Rng) -> u32 {
+    let total: f64 = setup.age_bands.iter().map(|b| b.2).sum();
+    if total <= 0.0 {
+        return rng.gen_range(19..80);
+    }
+    let mut roll = rng.gen::<f64>() * total;
+    for (low, high, weight) in &setup.age_bands {
+        if roll < *weight {
+            return rng.gen_range(*low..=*high);
+        }
+        roll -= weight;
+    }
+    40
+}
+
+fn age_at(birth: Option<NaiveDate>, date: NaiveDate) -> u32 {
+    birth.map(|b| date.years_since(b).unwrap_or(0)).unwrap_or(40)
+}
+
+/// The patient's visits, procedures, insurance and payments.
+fn simulate_patient(
+    setup: &Setup,
+    rng: &mut ChaCha8Rng,
+    keys: (StreamKey, u64),
+    rows: &mut FamilyRows,
+    member: u32,
+    history_start: NaiveDate,
+) {
+    let clock = setup.clock;
+    let intensity = setup.intensity;
+    let primary = rows
+        .patplans
+        .iter()
+        .find(|p| p.patient == member && p.ordinal == 1)
+        .map(|p| (p.inssub, rows.inssubs[p.inssub as usize].plan));
+    let insured = primary.is_some();
+    let treated = rng.gen::<f64>() >= setup.untreated_share;
+    let new_patient = rng.gen::<f64>()
+        < (setup.new_patient_share * setup.appointments_per_patient.mean * intensity.appointments).min(0.9);
+    let first_visit = if new_patient {
+        setup.day(rng, history_start, clock.end - Duration::days(30))
+    } else {
+        let low = NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
+        let high = (history_start - Duration::days(1)).max(low);
+        low + Duration::days(rng.gen_range(0..=(high - low).num_days().max(0)))
+    };
+    {
+        let patient = &mut rows.patients[member as usize];
+        patient.insured = insured;
+        patient.entry = if new_patient { first_visit } else { history_start };
+        patient.first_visit = if !new_patient && rng.gen::<f64>() < setup.first_visit_sentinel {
+            None
+        } else {
+            Some(first_visit)
+        };
+    }
+    if !treated && !new_patient {
+        return;
+    }
+    let active = rows.patients[member as usize].status == 0;
+    let u: f64 = rng.gen();
+    let mut visits = count(
+        rng,
+        setup.appointments_per_patient.quantile(u)
+            * intensity.appointments
+            * if insured { intensity.insured_visits } else { 1.0 },
+    )
+    .max(1);
+    if !active {
+        visits = visits.div_ceil(2);
+    }
+    let start = if new_patient { first_visit } else { history_start };
+    let mut dates: Vec<NaiveDate> = (0..visits)
+        .map(|i| {
+            if i == 0 && new_patient {
+                first_visit
+            } else {
+                setup.day(rng, start, clock.end)
+            }
+        })
+        .collect();
+    dates.sort();
+    let birth = rows.patients[member as usize].birth;
+    let pri_prov = rows.patients[member as usize].pri_prov;
+    let future = active && rng.gen::<f64>() < setup.future_share / (1.0 - setup.future_share).max(0.05) * 1.2;
+    let mut all: Vec<(NaiveDate, bool)> = dates.into_iter().map(|d| (d, false)).collect();
+    if future {
+        // Decaying tail up to about 13 months ahead.
+        let ahead = ((-(1.0 - rng.gen::<f64>()).ln() * 75.0) as i64).clamp(1, 395);
+        let mut day = clock.as_of + Duration::days(ahead);
+        while !setup.open(day) {
+            day += Duration::days(1);
+        }
+        all.push((day, true));
+    }
+    let mut completed_dates = Vec::new();
+    let recall_draw: [f64; 2] = [rng.gen(), rng.gen()];
+    let mut recall_rng = keys.0.stream(keys.1 << 12 | 0xfff);
+    for (index, (date, is_future)) in all.into_iter().enumerate() {
+        let mut visit_rng = keys.0.stream(keys.1 << 12 | index as u64);
+        let rng = &mut visit_rng;
+        let status = if is_future {
+            1
+        } else {
+            setup.status_mix.pick(rng).unwrap_or(2)
+        };
+        let first = index == 0 && new_patient;
+        let hygiene = !first && rng.gen::<f64>() < setup.hygiene_share;
+        let hygienist = if hygiene || first {
+            Some(pick(rng, &setup.hygienists))
+        } else {
+            None
+        };
+        let when = at(date, setup.hour(rng), rng.gen_range(0..4) * 15);
+        let created = if is_future {
+            at(
+                clock.end - Duration::days(rng.gen_range(0..60)),
+                rng.gen_range(8..17),
+                rng.gen_range(0..60),
+            )
+        } else {
+            let lead = rng.gen_range(1..90);
+            at(
+                (date - Duration::days(lead)).max(history_start.min(date)),
+                rng.gen_range(8..17),
+                rng.gen_range(0..60),
+            )
+        }
+        .min(when - Duration::minutes(1));
+        let arrived = match status {
+            2 | 5 if rng.gen::<f64>() > 0.45 || status == 5 => {
+                Some(when - Duration::minutes(rng.gen_range(0..15)))
+            }
+            _ => None,
+        };
+        let apt_index = rows.appointments.len() as u32;
+        rows.appointments.push(Appointment {
+            patient: member,
+            when,
+            status,
+            pattern: setup
+                .pattern_mix
+                .pick(rng)
+                .unwrap_or_else(|| "/XXXXXX/".to_string()),
+            prov: pri_prov,
+            hygienist,
+            op: rng.gen_range(1..=setup.operatories),
+            new_patient: first,
+            apt_type: setup.apt_type_mix.pick(rng).unwrap_or(0),
+            confirmed: if setup.confirmed.is_empty() {
+                0
+            } else {
+                pick(rng, &setup.confirmed)
+            },
+            created,
+            arrived,
+        });
+        // History: created, a few changes, and the final status.
+        let mut stamps = vec![created];
+        let u: f64 = rng.gen();
+        let changes = count(rng, intensity.history * u * 2.0);
+        let last_possible = if is_future { at(clock.end, 18, 0) } else { when };
+        for _ in 0..changes {
+            let span = (last_possible - created).num_minutes().max(2);
+            stamps.push(created + Duration::minutes(rng.gen_range(1..span)));
+        }
+        stamps.sort();
+        stamps.dedup();
+        for (i, stamp) in stamps.iter().enumerate() {
+            rows.history.push(History {
+                appointment: apt_index,
+                stamp: *stamp,
+                action: 1,
+                status: if matches!(status, 1 | 2 | 5) || i == 0 {
+                    1
+                } else {
+                    status
+                },
+            });
+        }
+        if status == 2 || status == 5 {
+            let stamp = (when + Duration::minutes(60 + rng.gen_range(0..120)))
+                .max(*stamps.last().expect("one") + Duration::minutes(1));
+            rows.history.push(History {
+                appointment: apt_index,
+                stamp,
+                action: if status == 5 { 2 } else { 1 },
+                status,
+            });
+        }
+        if status != 2 {
+            continue;
+        }
+        completed_dates.push(date);
+        // Procedures of the visit.
+        let child = age_at(birth, date) < 14;
+        let prophy = if child {
+            setup.code("D1120")
+        } else {
+            setup.code("D1110")
+        };
+        let mut codes: Vec<u32> = Vec::new();
+        if first {
+            codes.extend(setup.code("D0150"));
+            if rng.gen::<f64>() < intensity.procedures {
+                codes.extend(if rng.gen_bool(0.5) {
+                    setup.code("D0210")
+                } else {
+                    setup.code("D0330")
+                });
+            }
+            if rng.gen::<f64>() < intensity.procedures {
+                codes.extend(prophy);
+            }
+        } else if hygiene {
+            codes.extend(prophy);
+            if rng.gen::<f64>() < intensity.procedures {
+                codes.extend(setup.code("D0120"));
+            }
+            if rng.gen::<f64>() < 0.5 * intensity.procedures {
+                codes.extend(setup.code("D0274"));
+            }
+        } else {
+            let u: f64 = rng.gen();
+            let extra = count(
+                rng,
+                setup.procs_per_appointment.quantile(u) * intensity.procedures,
+            )
+            .max(1);
+            for _ in 0..extra {
+                codes.extend(setup.code_mix.pick(rng));
+            }
+        }
+        let prov = if hygiene || first {
+            hygienist.unwrap_or(pri_prov)
+        } else {
+            pri_prov
+        };
+        let mut visit_procs = Vec::new();
+        for code in codes {
+            let fee = setup.codes.get(&code).map(|c| c.fee).unwrap_or(0);
+            visit_procs.push(rows.procedures.len() as u32);
+            rows.procedures.push(Procedure {
+                patient: member,
+                appointment: Some(apt_index),
+                code,
+                date,
+                fee,
+                status: 2,
+                prov,
+            });
+        }
+        // Treatment planned at this visit, and other statuses (EC/EO, deleted, conditions).
+        let insured_factor = if primary.is_some() {
+            intensity.estimates
+        } else {
+            1.0
+        };
+        let others = count(
+            rng,
+            visit_procs.len() as f64 * setup.other_proc_ratio * intensity.procedures * insured_factor,
+        );
+        for _ in 0..others {
+            let status = setup.other_proc_mix.pick(rng).unwrap_or(1);
+            let code = setup
+                .restorative_mix
+                .pick(rng)
+                .or_else(|| setup.code_mix.pick(rng))
+                .unwrap_or(1);
+            let fee = if status == 7 {
+                0
+            } else {
+                setup.codes.get(&code).map(|c| c.fee).unwrap_or(0)
+            };
+            let index = rows.procedures.len() as u32;
+            rows.procedures.push(Procedure {
+                patient: member,
+                appointment: None,
+                code,
+                date,
+                fee,
+                status,
+                prov: pri_prov,
+            });
+            if status == 1 {
+                if let Some((inssub, plan)) = primary {
+                    {
+                        let percent = setup.codes.get(&code).map(|c| c.percent).unwrap_or(0);
+                        let estimate = fee * percent / 100;
+                        rows.claimprocs.push(ClaimProc {
+                            procedure: index,
+                            claim: None,
+                            patient: member,
+                            prov: pri_prov,
+                            plan,
+                            inssub,
+                            status: 6,
+                            fee,
+                            estimate,
+                            paid: 0,
+                            percent,
+                            allowed: fee,
+                            write_off_estimate: 0,
+                            payment: None,
+                            date_cp: None,
+                            proc_date: date,
+                        });
+                    }
+                }
+            }
+        }
+        settle_visit(setup, rng, rows, member, &visit_procs, date, primary);
+    }
+
+    // Recall rows for active patients with a completed visit.
+    let rng = &mut recall_rng;
+    if active && !completed_dates.is_empty() && recall_draw[0] >= setup.without_recall {
+        let wanted = count(
+            rng,
+            setup.recalls_per_patient.quantile(recall_draw[1]) * intensity.recalls,
+        )
+        .max(1);
+        let mut chosen: Vec<u32> = Vec::new();
+        for _ in 0..wanted * 4 {
+            if chosen.len() >= wanted {
+                break;
+            }
+            if let Some(kind) = setup.recall_type_mix.pick(rng) {
+                if !chosen.contains(&kind) {
+                    chosen.push(kind);
+                }
+            }
+        }
+        let next_future = rows
+            .appointments
+            .iter()
+            .filter(|a| a.patient == member && a.status == 1)
+            .map(|a| a.when.date())
+            .min();
+        for kind in chosen {
+            let Some(recall_type) = setup.recall_types.iter().find(|t| t.num == kind) else {
+                continue;
+            };
+            let previous = rows
+                .procedures
+                .iter()
+                .filter(|p| p.patient == member && p.status == 2 && recall_type.triggers.contains(&p.code))
+                .map(|p| p.date)
+                .max();
+            let base = previous.unwrap_or(completed_dates[0]);
+            let due = add_interval(base, recall_type.interval);
+            rows.recalls.push(Recall {
+                patient: member,
+                recall_type: kind,
+                interval: recall_type.interval,
+                previous,
+                due,
+                scheduled: next_future.filter(|_| due >= clock.as_of),
+            });
+        }
+    }
+}
+
+/// Insurance, write-offs, discounts and patient payments for one completed visit.
+fn settle_visit(
+    setup: &Setup,
+    rng: &mut ChaCha8Rng,
+    rows: &mut FamilyRows,
+    member: u32,
+    procs: &[u32],
+    date: NaiveDate,
+    primary: Option<(u32, u32)>,
+) {
+    let clock = setup.clock;
+    let intensity = setup.intensity;
+    // Patient portion per procedure (cents), before payments.
+    let mut portion: Vec<(u32, i64)> = procs
+        .iter()
+        .map(|p| (*p, rows.procedures[*p as usize].fee))
+        .collect();
+    if let Some((inssub, plan_num)) = primary {
+        let ppo = setup
+            .plans
+            .iter()
+            .find(|p| p.num == plan_num)
+            .map(|p| p.ppo)
+            .unwrap_or(false);
+        let covered: Vec<usize> = portion
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, fee))| {
+                *fee > 0
+                    && setup
+                        .codes
+                        .get(&rows.procedures[*p as usize].code)
+                        .map(|c| c.percent > 0)
+                        .unwrap_or(false)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if !covered.is_empty() {
+            let sent = date + Duration::days(rng.gen_range(0..4));
+            let mut received =
+                date + Duration::days(setup.claim_lag.quantile(rng.gen()).round().max(1.0) as i64);
+            if received < sent {
+                received = sent;
+            }
+            while !setup.open(received) || received.weekday() == chrono::Weekday::Sat {
+                received += Duration::days(1);
+            }
+            let received = (received < clock.as_of).then_some(received);
+            let claim_index = rows.claims.len() as u32;
+            let payment_index = received.map(|_| rows.claimpayments.len() as u32);
+            let mut claim = Claim {
+                patient: member,
+                plan: plan_num,
+                inssub,
+                prov: rows.procedures[procs[0] as usize].prov,
+                service: date,
+                sent,
+                received,
+                fee: 0,
+                estimate: 0,
+                paid: 0,
+            };
+            for i in covered {
+                let (p, fee) = portion[i];
+                let code = &setup.codes[&rows.procedures[p as usize].code];
+                let allowed = if ppo { code.allowed.min(fee) } else { fee };
+                let insurance = allowed * code.percent / 100;
+                let write_off = fee - allowed;
+                claim.fee += fee;
+                claim.estimate += insurance;
+                if received.is_some() {
+                    claim.paid += insurance;
+                }
+                rows.claimprocs.push(ClaimProc {
+                    procedure: p,
+                    claim: Some(claim_index),
+                    patient: member,
+                    prov: rows.procedures[p as usize].prov,
+                    plan: plan_num,
+                    inssub,
+                    status: if received.is_some() { 1 } else { 0 },
+                    fee,
+                    estimate: insurance,
+                    paid: if received.is_some() { insurance } else { 0 },
+                    percent: code.percent,
+                    allowed,
+                    write_off_estimate: write_off,
+                    payment: payment_index,
+                    date_cp: received,
+                    proc_date: date,
+                });
+                // PPO write-offs are posted as adjustments (type 188) when the EOB arrives.
+                if let (Some(day), true) = (received, write_off > 0) {
+                    rows.adjustments.push(Adjustment {
+                        patient: member,
+                        date: day,
+                        amount: -write_off,
+                        adj_type: setup.writeoff_type,
+                        procedure: p,
+                        prov: rows.procedures[p as usize].prov,
+                        proc_date: date,
+                    });
+                }
+                portion[i].1 = fee - insurance - write_off;
+            }
+            if let Some(day) = received {
+                let carrier = setup
+                    .plans
+                    .iter()
+                    .find(|p| p.num == plan_num)
+                    .map(|p| p.carrier)
+                    .unwrap_or(1);
+                rows.claimpayments.push(ClaimPayment {
+                    date: day,
+                    amount: claim.paid,
+                    carrier,
+                    pay_type: setup.ins_pay_type_mix.pick(rng).unwrap_or(261),
+                });
+            }
+            rows.claims.push(claim);
+        }
+    }
+    // Discounts.
+    for (p, remaining) in portion.iter_mut() {
+        if *remaining > 100 && rng.gen::<f64>() < intensity.discounts {
+            if let Some(adj_type) = setup.discount_type_mix.pick(rng) {
+                let amount = (*remaining * rng.gen_range(5..=20) / 100).max(1);
+                let day = (date + Duration::days(setup.adjustment_lag.quantile(rng.gen()).round() as i64))
+                    .min(clock.end);
+                rows.adjustments.push(Adjustment {
+                    patient: member,
+                    date: day,
+                    amount: -amount,
+                    adj_type,
+                    procedure: *p,
+                    prov: rows.procedures[*p as usize].prov,
+                    proc_date: date,
+                });
+                *remaining -= amount;
+            }
+        }
+    }
+    // Patient payments: one payment at the lag, sometimes in two instalments; those that would
+    // fall on or after as-of stay open (AR).
+    let due: Vec<(u32, i64)> = portion.into_iter().filter(|(_, r)| *r > 0).collect();
+    if due.is_empty() {
+        return;
+    }
+    let claim_received = rows
+        .claims
+        .last()
+        .filter(|c| c.service == date && c.patient == member)
+        .and_then(|c| c.received);
+    let mut day = date + Duration::days(setup.pay_lag.quantile(rng.gen()).round() as i64);
+    if let Some(received) = claim_received {
+        if rng.gen_bool(0.5) {
+            day = day.max(received + Duration::days(rng.gen_range(0..21)));
+        }
+    }
+    let instalments = (1 + count(rng, intensity.installments)).min(4) as i64;
+    for part in 0..instalments {
+        let when = day + Duration::days(part * rng.gen_range(28..60));
+        if when >= clock.as_of {
+            break;
+        }
+        let pay_type = setup.pay_type_mix.pick(rng).unwrap_or(71);
+        let payment_index = rows.payments.len() as u32;
+        let mut total = 0;
+        for (p, amount) in &due {
+            let base = amount / instalments;
+            let share = if part == instalments - 1 {
+                amount - base * (instalments - 1)
+            } else {
+                base
+            };
+            if share <= 0 {
+                continue;
+            }
+            total += share;
+            let procedure = &rows.procedures[*p as usize];
+            rows.splits.push(Split {
+                payment: payment_index,
+                patient: member,
+                procedure: *p,
+                amount: share,
+                date: when,
+                prov: procedure.prov,
+                proc_date: procedure.date,
+            });
+        }
+        if total > 0 {
+            rows.payments.push(Payment {
+                patient: member,
+                date: when,
+                amount: total,
+                pay_type,
+            });
+        }
+    }
+}
+
+/// Balances and family aging at as-of (semantics §5.5), from the ledger.
+fn settle(setup: &Setup, rows: &mut FamilyRows) {
+    let as_of = setup.clock.as_of;
+    let mut charges: Vec<(NaiveDate, i64)> = Vec::new();
+    let mut credits = 0i64;
+    let mut ins_est = 0i64;
+    let mut balances = vec![0i64; rows.patients.len()];
+    for p in rows.procedures.iter().filter(|p| p.status == 2) {
+        balances[p.patient as usize] += p.fee;
+        charges.push((p.date, p.fee));
+    }
+    for c in &rows.claimprocs {
+        if c.status == 1 {
+            balances[c.patient as usize] -= c.paid;
+            credits += c.paid;
+        } else if c.status == 0 {
+            ins_est += c.estimate;
+        }
+    }
+    for a in &rows.adjustments {
+        balances[a.patient as usize] += a.amount;
+        if a.amount >= 0 {
+            charges.push((a.date, a.amount));
+        } else {
+            credits -= a.amount;
+        }
+    }
+    for s in &rows.splits {
+        balances[s.patient as usize] -= s.amount;
+        credits += s.amount;
+    }
+    let mut buckets = [0i64; 4];
+    for (date, amount) in charges {
+        let days = (as_of - date).num_days();
+        let bucket = match days {
+            ..=30 => 0,
+            31..=60 => 1,
+            61..=90 => 2,
+            _ => 3,
+        };
+        buckets[bucket] += amount;
+    }
+    let total: i64 = balances.iter().sum();
+    let mut remaining = credits;
+    for bucket in (0..4).rev() {
+        let used = remaining.min(buckets[bucket]);
+        buckets[bucket] -= used;
+        remaining -= used;
+    }
+    for (patient, balance) in rows.patients.iter_mut().zip(&balances) {
+        patient.balance = *balance;
+    }
+    rows.patients[0].aging = Some(Aging {
+        b0_30: buckets[0],
+        b31_60: buckets[1],
+        b61_90: buckets[2],
+        over90: buckets[3],
+        total,
+        ins_est,
+    });
+}

@@ -1,0 +1,313 @@
+//! The OpenDental practice simulation.
+//!
+//! The unit of simulation is the family ([`family::simulate_family`]): a pure function of the
+//! profile-derived [`setup::Setup`], the seed and the family id, producing compact rows for every
+//! core table with family-local keys. A counting pass simulates every family once (sequentially,
+//! so the result never depends on `--jobs`) and records, per table, the cumulative row count per
+//! family; a family's keys in table T are `offset(T, family) + 1 ...`. The counting pass is run a
+//! few times to tune the per-driver intensities (visits, procedures, instalments, ...) so that
+//! volumes land at or just above the plan's row targets (generic child tables draw their parent
+//! keys from 1..target). Each owned table's row source binary-searches the family of a row index
+//! and caches the last simulated family, so sequential reads simulate each family once per table.
+//!
+//! # Money and its sign convention
+//!
+//! All money is simulated in integer cents. Per patient, at as-of:
+//!
+//! ```text
+//! EstBalance = Σ procedurelog.ProcFee (ProcStatus 2)
+//!            + Σ adjustment.AdjAmt                  (write-offs and discounts are negative)
+//!            − Σ claimproc.InsPayAmt (Status 1)     (claimproc.WriteOff is 0: write-offs are AdjType 188)
+//!            − Σ paysplit.SplitAmt
+//! ```
+//!
+//! i.e. production = insurance collections + patient collections − adjustments + AR. Per family the
+//! guarantor's `BalTotal` is the sum of its members' `EstBalance`; the aging buckets
+//! (`Bal_0_30` .. `BalOver90`) hold the charges (completed procedures, positive adjustments) by age
+//! at as-of after applying every credit to the oldest bucket first, and `InsEst` the pending
+//! (Status 0) `InsPayEst` (semantics §5.5). Other members carry 0 in those columns.
+
+pub mod family;
+mod rows;
+pub mod setup;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use super::{RowSource, Scenario};
+use crate::generate::generic::{Clock, TableGenerator};
+use crate::generate::plan::Plan;
+use crate::generate::value::Value;
+use crate::profile::Profile;
+use family::FamilyRows;
+use setup::Setup;
+
+/// The tables the family simulation produces, in a fixed order.
+pub const FAMILY_TABLES: [&str; 14] = [
+    "patient",
+    "patientnote",
+    "inssub",
+    "patplan",
+    "appointment",
+    "histappointment",
+    "procedurelog",
+    "claim",
+    "claimproc",
+    "claimpayment",
+    "payment",
+    "paysplit",
+    "adjustment",
+    "recall",
+];
+
+/// Index of a family table in [`FAMILY_TABLES`].
+pub fn table_index(name: &str) -> Option<usize> {
+    FAMILY_TABLES.iter().position(|t| *t == name)
+}
+
+fn family_counts(rows: &FamilyRows) -> [u64; 14] {
+    [
+        rows.patients.len() as u64,
+        rows.patients.len() as u64,
+        rows.inssubs.len() as u64,
+        rows.patplans.len() as u64,
+        rows.appointments.len() as u64,
+        rows.history.len() as u64,
+        rows.procedures.len() as u64,
+        rows.claims.len() as u64,
+        rows.claimprocs.len() as u64,
+        rows.claimpayments.len() as u64,
+        rows.payments.len() as u64,
+        rows.splits.len() as u64,
+        rows.adjustments.len() as u64,
+        rows.recalls.len() as u64,
+    ]
+}
+
+/// The shared state of the scenario: set-up, family sizes and per-table offsets.
+pub struct Practice {
+    pub setup: Setup,
+    pub seed: u64,
+    pub sizes: Vec<u32>,
+    /// Per family table: rows before each family (len = families + 1).
+    pub offsets: Vec<Vec<u64>>,
+}
+
+impl Practice {
+    pub fn new(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Self {
+        let mut setup = Setup::new(profile, plan, clock);
+        // Families until the patient target is reached (the last one truncated).
+        let mut sizes = Vec::new();
+        let mut patients = 0u64;
+        while patients < setup.patients {
+            let size =
+                family::family_size(&setup, seed, sizes.len() as u64).min((setup.patients - patients) as u32);
+            sizes.push(size);
+            patients += size as u64;
+        }
+        let target = |t: &str| plan.table(t).map(|p| p.rows).unwrap_or(0) as f64;
+        // Tune the intensities: a few counting passes, each scaling a driver by target / actual.
+        for _ in 0..8 {
+            let (totals, recall_window) = Self::count(&setup, seed, &sizes, None);
+            let i = &mut setup.intensity;
+            let ratio = |t: &str, actual: u64| {
+                let goal = target(t) * 1.06;
+                if actual == 0 || goal == 0.0 {
+                    1.0
+                } else {
+                    (goal / actual as f64).clamp(0.5, 2.0).powf(0.8)
+                }
+            };
+            let at = |name: &str| totals[table_index(name).expect("family table")];
+            i.appointments *= ratio("appointment", at("appointment"));
+            i.insured_visits = (i.insured_visits * ratio("claim", at("claim"))).clamp(0.5, 4.0);
+            i.procedures *= ratio("procedurelog", at("procedurelog"));
+            i.estimates = (i.estimates * ratio("claimproc", at("claimproc"))).clamp(1.0, 2.0);
+            i.installments = (i.installments * ratio("payment", at("payment"))).clamp(0.0, 3.0);
+            i.discounts = (i.discounts * ratio("adjustment", at("adjustment"))).clamp(0.0, 1.0);
+            i.recalls *= ratio("recall", at("recall"));
+            let _ = recall_window;
+            i.history *= ratio("histappointment", at("histappointment"));
+            i.subscriptions = (i.subscriptions * ratio("inssub", at("inssub"))).clamp(0.0, 1.0);
+        }
+        let mut offsets = vec![vec![0u64]; FAMILY_TABLES.len()];
+        Self::count(&setup, seed, &sizes, Some(&mut offsets));
+        Self {
+            setup,
+            seed,
+            sizes,
+            offsets,
+        }
+    }
+
+    /// Simulates every family once: totals per table, the recalls due in [2023-01-01, as-of), and
+    /// (when asked) the cumulative offsets.
+    fn count(
+        setup: &Setup,
+        seed: u64,
+        sizes: &[u32],
+        mut offsets: Option<&mut Vec<Vec<u64>>>,
+    ) -> ([u64; 14], u64) {
+        let mut totals = [0u64; 14];
+        let mut window = 0;
+        let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
+        for (family, size) in sizes.iter().enumerate() {
+            let rows = family::simulate_family(setup, seed, family as u64, *size);
+            window += rows
+                .recalls
+                .iter()
+                .filter(|r| r.due >= low && r.due < setup.clock.as_of)
+                .count() as u64;
+            let counts = family_counts(&rows);
+            for (t, c) in counts.iter().enumerate() {
+                totals[t] += c;
+                if let Some(offsets) = offsets.as_deref_mut() {
+                    offsets[t].push(totals[t]);
+                }
+            }
+        }
+        (totals, window)
+    }
+
+    pub fn families(&self) -> usize {
+        self.sizes.len()
+    }
+
+    pub fn rows(&self, table: usize) -> u64 {
+        *self.offsets[table].last().unwrap_or(&0)
+    }
+
+    /// The family holding row `index` of table `table`, and the row's local index.
+    pub fn locate(&self, table: usize, index: u64) -> (usize, u64) {
+        let offsets = &self.offsets[table];
+        let family = offsets.partition_point(|&c| c <= index).saturating_sub(1);
+        (family, index - offsets[family])
+    }
+
+    /// The global key of a family-local row.
+    pub fn key(&self, table: &str, family: usize, local: u32) -> i64 {
+        let t = table_index(table).expect("family table");
+        (self.offsets[t][family] + local as u64 + 1) as i64
+    }
+
+    pub fn simulate(&self, family: usize) -> FamilyRows {
+        family::simulate_family(&self.setup, self.seed, family as u64, self.sizes[family])
+    }
+}
+
+/// The scenario: owns the family tables.
+pub struct OpenDental {
+    practice: Arc<Practice>,
+    generators: BTreeMap<String, Arc<TableGenerator>>,
+    columns: BTreeMap<String, Arc<Vec<String>>>,
+}
+
+/// The factory registered in `registry()`: applies to OpenDental profiles with the core tables.
+pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Option<Box<dyn Scenario>> {
+    if !profile.source.opendental {
+        return None;
+    }
+    let required = ["procedurecode", "provider", "insplan", "definition", "fee"];
+    if FAMILY_TABLES
+        .iter()
+        .chain(required.iter())
+        .any(|t| plan.table(t).is_none())
+    {
+        return None;
+    }
+    if plan.table("patient").map(|t| t.rows).unwrap_or(0) == 0 {
+        return None;
+    }
+    let practice = Arc::new(Practice::new(profile, plan, seed, clock));
+    let mut generators = BTreeMap::new();
+    let mut columns = BTreeMap::new();
+    for name in FAMILY_TABLES {
+        let table_plan = plan.table(name).expect("checked");
+        generators.insert(
+            name.to_string(),
+            Arc::new(TableGenerator::new(
+                table_plan,
+                &profile.tables[name],
+                seed,
+                clock,
+            )),
+        );
+        columns.insert(
+            name.to_string(),
+            Arc::new(
+                table_plan
+                    .columns
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    }
+    Some(Box::new(OpenDental {
+        practice,
+        generators,
+        columns,
+    }))
+}
+
+impl Scenario for OpenDental {
+    fn name(&self) -> &'static str {
+        "opendental"
+    }
+
+    fn owns(&self, table: &str) -> bool {
+        table_index(table).is_some()
+    }
+
+    fn source(&self, table: &str) -> Arc<dyn RowSource> {
+        let index = table_index(table).expect("owned table");
+        Arc::new(FamilySource {
+            practice: self.practice.clone(),
+            table: index,
+            generator: self.generators[table].clone(),
+            columns: self.columns[table].clone(),
+            cache: Mutex::new(None),
+        })
+    }
+}
+
+/// Rows of one family table.
+struct FamilySource {
+    practice: Arc<Practice>,
+    table: usize,
+    generator: Arc<TableGenerator>,
+    columns: Arc<Vec<String>>,
+    cache: Mutex<Option<(usize, Arc<FamilyRows>)>>,
+}
+
+impl RowSource for FamilySource {
+    fn rows(&self) -> u64 {
+        self.practice.rows(self.table)
+    }
+
+    fn row(&self, index: u64) -> Vec<Value> {
+        let (family, local) = self.practice.locate(self.table, index);
+        let rows = {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            match cache.as_ref() {
+                Some((cached, rows)) if *cached == family => rows.clone(),
+                _ => {
+                    let rows = Arc::new(self.practice.simulate(family));
+                    *cache = Some((family, rows.clone()));
+                    rows
+                }
+            }
+        };
+        let base = self.generator.row(index);
+        let mut row = rows::Row::new(&self.columns, base);
+        rows::build(
+            &self.practice,
+            FAMILY_TABLES[self.table],
+            family,
+            local as usize,
+            &rows,
+            &mut row,
+        );
+        row.values
+    }
+}

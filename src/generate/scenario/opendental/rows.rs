@@ -1,0 +1,514 @@
+//! Row builders: the generic generator's row for the index (so that every column has a value that
+//! follows its statistics), overwritten column by column with what the simulation decided.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use fake::faker::name::en::LastName;
+use fake::Fake;
+
+use super::family::FamilyRows;
+use super::Practice;
+use crate::generate::rng::StreamKey;
+use crate::generate::value::Value;
+
+pub struct Row<'c> {
+    columns: &'c [String],
+    pub values: Vec<Value>,
+}
+
+impl<'c> Row<'c> {
+    pub fn new(columns: &'c [String], values: Vec<Value>) -> Self {
+        Self { columns, values }
+    }
+
+    fn set(&mut self, column: &str, value: Value) {
+        if let Some(position) = self.columns.iter().position(|c| c == column) {
+            self.values[position] = value;
+        }
+    }
+
+    fn get(&self, column: &str) -> Option<&Value> {
+        self.columns
+            .iter()
+            .position(|c| c == column)
+            .map(|p| &self.values[p])
+    }
+
+    fn int(&mut self, column: &str, value: i64) {
+        self.set(column, Value::Int(value));
+    }
+
+    fn money(&mut self, column: &str, cents: i64) {
+        self.set(column, Value::Decimal(cents as f64 / 100.0, 2));
+    }
+
+    fn text(&mut self, column: &str, value: &str) {
+        self.set(column, Value::Text(value.to_string()));
+    }
+
+    fn flag(&mut self, column: &str, value: bool) {
+        self.set(column, Value::Bool(value));
+    }
+
+    fn date(&mut self, column: &str, value: Option<NaiveDate>) {
+        self.set(column, Value::Date(value.unwrap_or_else(zero_date)));
+    }
+
+    fn stamp(&mut self, column: &str, value: NaiveDateTime) {
+        self.set(column, Value::Timestamp(value));
+    }
+
+    fn zeros(&mut self, columns: &[&str]) {
+        for column in columns {
+            self.int(column, 0);
+        }
+    }
+}
+
+fn zero_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1, 1, 1).expect("valid")
+}
+
+fn at(date: NaiveDate, hour: u32) -> NaiveDateTime {
+    date.and_time(NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or(NaiveTime::MIN))
+}
+
+/// Insurance carrier names that belong to no real company.
+pub fn carrier_name(carrier: u32) -> String {
+    const NAMES: [&str; 15] = [
+        "Example Dental Mutual",
+        "Sample Benefit Group",
+        "Demo Dental Plan",
+        "Placeholder Health",
+        "Fictional Insurance Co",
+        "Synthetic Smiles Benefits",
+        "Northwind Dental",
+        "Contoso Dental Trust",
+        "Fabrikam Benefits",
+        "Tailspin Dental",
+        "Woodgrove Health Plan",
+        "Adventure Dental Cover",
+        "Litware Benefits",
+        "Proseware Dental",
+        "Wingtip Mutual",
+    ];
+    let base = NAMES[(carrier as usize - 1) % NAMES.len()];
+    if carrier as usize > NAMES.len() {
+        format!("{base} {}", carrier)
+    } else {
+        base.to_string()
+    }
+}
+
+/// Fills `row` (table `table`, family `family`, family-local index `local`).
+pub fn build(
+    practice: &Practice,
+    table: &str,
+    family: usize,
+    local: usize,
+    rows: &FamilyRows,
+    row: &mut Row,
+) {
+    let setup = &practice.setup;
+    let clock = setup.clock;
+    let yesterday = clock.end;
+    let key = |t: &str, i: u32| practice.key(t, family, i);
+    let user = |i: usize| ((family + i) % setup.users as usize) as i64 + 1;
+    let edit = |date: NaiveDate| at(date.min(yesterday), 17);
+    match table {
+        "patient" | "patientnote" => {
+            let patient = &rows.patients[local];
+            let entry = patient.entry.min(yesterday);
+            if table == "patientnote" {
+                row.int("PatNum", key("patient", local as u32));
+                row.stamp("SecDateTEntry", at(entry, 9));
+                row.stamp("SecDateTEdit", edit(entry));
+                row.int("UserNumOrthoLocked", 0);
+                return;
+            }
+            row.int("PatNum", key("patient", local as u32));
+            let mut rng =
+                StreamKey::new(practice.seed, "opendental", "surname").stream(patient.last_name as u64);
+            let surname: String = LastName().fake_with_rng(&mut rng);
+            row.text("LName", &surname);
+            row.int("PatStatus", patient.status);
+            row.int("Gender", if patient.female { 1 } else { 0 });
+            row.int("Position", patient.position);
+            row.date("Birthdate", patient.birth);
+            row.int("Guarantor", key("patient", 0));
+            row.money("EstBalance", patient.balance);
+            row.int("PriProv", patient.pri_prov as i64);
+            row.zeros(&[
+                "SecProv",
+                "FeeSched",
+                "ClinicNum",
+                "SuperFamily",
+                "ResponsParty",
+                "PatNumCloneFrom",
+                "DiscountPlanNum",
+                "SiteNum",
+            ]);
+            row.int("BillingType", setup.billing_type);
+            let aging = patient.aging.unwrap_or_default();
+            row.money("Bal_0_30", aging.b0_30);
+            row.money("Bal_31_60", aging.b31_60);
+            row.money("Bal_61_90", aging.b61_90);
+            row.money("BalOver90", aging.over90);
+            row.money("BalTotal", aging.total);
+            row.money("InsEst", aging.ins_est);
+            row.money("PayPlanDue", 0);
+            row.date("DateFirstVisit", patient.first_visit);
+            row.text("HasIns", if patient.insured { "1" } else { "0" });
+            if !matches!(row.get("SecDateEntry"), Some(Value::Date(d)) if *d == zero_date()) {
+                row.date("SecDateEntry", Some(entry));
+            }
+            row.stamp("DateTStamp", edit(entry.max(clock.start)));
+        }
+        "inssub" => {
+            let sub = &rows.inssubs[local];
+            row.int("InsSubNum", key("inssub", local as u32));
+            row.int("PlanNum", sub.plan as i64);
+            row.int("Subscriber", key("patient", sub.subscriber));
+            row.date("DateEffective", Some(sub.effective));
+            row.date("DateTerm", None);
+            row.date("SecDateEntry", Some(sub.effective.max(clock.start)));
+            row.stamp("SecDateTEdit", edit(clock.start));
+        }
+        "patplan" => {
+            let plan = &rows.patplans[local];
+            row.int("PatPlanNum", key("patplan", local as u32));
+            row.int("PatNum", key("patient", plan.patient));
+            row.int("Ordinal", plan.ordinal);
+            row.flag("IsPending", false);
+            row.int("Relationship", plan.relationship);
+            row.int("InsSubNum", key("inssub", plan.inssub));
+            row.stamp("SecDateTEntry", at(clock.start, 9));
+            row.stamp("SecDateTEdit", edit(clock.start));
+        }
+        "appointment" => {
+            let apt = &rows.appointments[local];
+            appointment_columns(practice, family, rows, apt, row);
+            row.int("AptNum", key("appointment", local as u32));
+            row.int("AptStatus", apt.status);
+            row.stamp("DateTStamp", apt.created.max(apt.when.min(at(yesterday, 18))));
+            row.stamp("SecDateTEntry", apt.created);
+            let (seated, dismissed) = match (apt.status, apt.arrived) {
+                (2, Some(arrived)) => {
+                    let seated = arrived + Duration::minutes(5);
+                    let length = apt.pattern.len() as i64 * 5;
+                    (Some(seated), Some(seated + Duration::minutes(length.max(10))))
+                }
+                _ => (None, None),
+            };
+            row.set(
+                "DateTimeArrived",
+                apt.arrived.map(Value::Timestamp).unwrap_or(Value::Null),
+            );
+            row.set(
+                "DateTimeSeated",
+                seated.map(Value::Timestamp).unwrap_or(Value::Null),
+            );
+            row.set(
+                "DateTimeDismissed",
+                dismissed.map(Value::Timestamp).unwrap_or(Value::Null),
+            );
+            let _ = user;
+            row.int("SecUserNumEntry", user(local));
+        }
+        "histappointment" => {
+            let history = &rows.history[local];
+            let apt = &rows.appointments[history.appointment as usize];
+            appointment_columns(practice, family, rows, apt, row);
+            row.int("HistApptNum", key("histappointment", local as u32));
+            row.int("HistUserNum", user(local));
+            row.stamp("HistDateTStamp", history.stamp);
+            row.int("HistApptAction", history.action);
+            row.flag("ApptSource", false);
+            row.int("AptNum", key("appointment", history.appointment));
+            row.int("AptStatus", history.status);
+            row.stamp("DateTStamp", history.stamp);
+            row.stamp("SecDateTEntry", apt.created);
+            row.int("SecUserNumEntry", user(history.appointment as usize));
+            for column in [
+                "DateTimeArrived",
+                "DateTimeSeated",
+                "DateTimeDismissed",
+                "DateTimeAskedToArrive",
+            ] {
+                row.set(column, Value::Null);
+            }
+        }
+        "procedurelog" => {
+            let p = &rows.procedures[local];
+            row.int("ProcNum", key("procedurelog", local as u32));
+            row.int("PatNum", key("patient", p.patient));
+            row.int(
+                "AptNum",
+                p.appointment.map(|a| key("appointment", a)).unwrap_or(0),
+            );
+            row.text("OldCode", "");
+            row.date("ProcDate", Some(p.date));
+            row.money("ProcFee", p.fee);
+            row.int("ProcStatus", p.status);
+            row.int("ProvNum", p.prov as i64);
+            row.zeros(&[
+                "Dx",
+                "PlannedAptNum",
+                "ClinicNum",
+                "ProcNumLab",
+                "BillingTypeOne",
+                "BillingTypeTwo",
+                "BaseUnits",
+                "StatementNum",
+                "RepeatChargeNum",
+                "OrderingReferralNum",
+                "ProvOrderOverride",
+                "Priority",
+                "Prognosis",
+                "SiteNum",
+                "PlaceService",
+            ]);
+            row.int("UnitQty", 1);
+            row.int("CodeNum", p.code as i64);
+            row.text("MedicalCode", "");
+            let done = matches!(p.status, 2 | 4);
+            row.date("DateEntryC", done.then_some(p.date));
+            row.date("DateComplete", (p.status == 2).then_some(p.date));
+            row.date("DateTP", Some(p.date));
+            row.stamp("DateTStamp", edit(p.date));
+            row.stamp("SecDateEntry", at(p.date, 8));
+            row.int("SecUserNumEntry", user(local));
+            row.money("Discount", 0);
+            row.money("TaxAmt", 0);
+            row.money("DiscountPlanAmt", 0);
+        }
+        "claim" => {
+            let claim = &rows.claims[local];
+            row.int("ClaimNum", key("claim", local as u32));
+            row.int("PatNum", key("patient", claim.patient));
+            row.date("DateService", Some(claim.service));
+            row.date("DateSent", Some(claim.sent));
+            row.date("DateSentOrig", Some(claim.sent));
+            row.text("ClaimStatus", if claim.received.is_some() { "R" } else { "S" });
+            row.date("DateReceived", claim.received);
+            row.date("DateResent", None);
+            row.int("PlanNum", claim.plan as i64);
+            row.int("ProvTreat", claim.prov as i64);
+            row.int("ProvBill", claim.prov as i64);
+            row.money("ClaimFee", claim.fee);
+            row.money("InsPayEst", claim.estimate);
+            row.money("InsPayAmt", claim.paid);
+            row.money("DedApplied", 0);
+            row.money("WriteOff", 0);
+            row.text("ClaimType", "P");
+            row.zeros(&[
+                "ReferringProv",
+                "PlaceService",
+                "PlanNum2",
+                "PatRelat2",
+                "ClinicNum",
+                "InsSubNum2",
+                "CustomTracking",
+                "OrderingReferralNum",
+                "ProvOrderOverride",
+                "PatRelat",
+            ]);
+            row.int("EmployRelated", 2);
+            row.int("InsSubNum", key("inssub", claim.inssub));
+            row.int("SecUserNumEntry", user(local));
+            row.date("SecDateEntry", Some(claim.sent.min(yesterday)));
+            row.stamp("SecDateTEdit", edit(claim.received.unwrap_or(claim.sent)));
+        }
+        "claimproc" => {
+            let cp = &rows.claimprocs[local];
+            let code = setup.codes.get(&rows.procedures[cp.procedure as usize].code);
+            row.int("ClaimProcNum", key("claimproc", local as u32));
+            row.int("ProcNum", key("procedurelog", cp.procedure));
+            row.int("ClaimNum", cp.claim.map(|c| key("claim", c)).unwrap_or(0));
+            row.int("PatNum", key("patient", cp.patient));
+            row.int("ProvNum", cp.prov as i64);
+            row.money("FeeBilled", if cp.claim.is_some() { cp.fee } else { 0 });
+            row.money("InsPayEst", cp.estimate);
+            row.money("DedApplied", 0);
+            row.int("Status", cp.status);
+            row.money("InsPayAmt", cp.paid);
+            row.text("Remarks", "");
+            row.int(
+                "ClaimPaymentNum",
+                match (cp.payment, cp.status) {
+                    (Some(p), 1) => key("claimpayment", p),
+                    _ => 0,
+                },
+            );
+            row.int("PlanNum", cp.plan as i64);
+            row.date("DateCP", cp.date_cp);
+            row.money("WriteOff", 0);
+            row.text("CodeSent", code.map(|c| c.code.as_str()).unwrap_or(""));
+            row.money("AllowedOverride", -100);
+            row.int("Percentage", cp.percent);
+            row.int("PercentOverride", -1);
+            row.money("CopayAmt", -100);
+            row.flag("NoBillIns", false);
+            row.money("PaidOtherIns", 0);
+            row.money("BaseEst", cp.estimate);
+            row.money("CopayOverride", -100);
+            row.date("ProcDate", Some(cp.proc_date));
+            row.date("DateEntry", Some(cp.date_cp.unwrap_or(cp.proc_date)));
+            row.int("LineNumber", 0);
+            row.money("DedEst", 0);
+            row.money("DedEstOverride", -100);
+            row.money("InsEstTotal", cp.estimate);
+            row.money("InsEstTotalOverride", -100);
+            row.money("PaidOtherInsOverride", -100);
+            row.text("EstimateNote", "");
+            row.money("WriteOffEst", cp.write_off_estimate);
+            row.money("WriteOffEstOverride", -100);
+            row.zeros(&["ClinicNum", "PaymentRow", "PayPlanNum", "ClaimPaymentTracking"]);
+            row.int("InsSubNum", key("inssub", cp.inssub));
+            row.int("SecUserNumEntry", user(local));
+            row.date("SecDateEntry", Some(cp.proc_date));
+            row.stamp("SecDateTEdit", edit(cp.date_cp.unwrap_or(cp.proc_date)));
+            row.date("DateSuppReceived", None);
+            row.date("DateInsFinalized", None);
+            row.flag("IsTransfer", false);
+            row.flag("IsOverpay", false);
+            let _ = cp.allowed;
+        }
+        "claimpayment" => {
+            let check = &rows.claimpayments[local];
+            row.int("ClaimPaymentNum", key("claimpayment", local as u32));
+            row.date("CheckDate", Some(check.date));
+            row.money("CheckAmt", check.amount);
+            row.text("Note", "");
+            row.zeros(&["ClinicNum", "DepositNum"]);
+            row.text("CarrierName", &carrier_name(check.carrier));
+            row.date("DateIssued", Some(check.date - Duration::days(3)));
+            row.flag("IsPartial", false);
+            row.int("PayType", check.pay_type);
+            row.int("SecUserNumEntry", user(local));
+            row.date("SecDateEntry", Some(check.date));
+            row.stamp("SecDateTEdit", edit(check.date));
+        }
+        "payment" => {
+            let payment = &rows.payments[local];
+            let splits = rows.splits.iter().filter(|s| s.payment == local as u32).count();
+            row.int("PayNum", key("payment", local as u32));
+            row.int("PayType", payment.pay_type);
+            row.date("PayDate", Some(payment.date));
+            row.money("PayAmt", payment.amount);
+            row.text("CheckNum", "");
+            row.text("BankBranch", "");
+            row.text("PayNote", "");
+            row.flag("IsSplit", splits > 1);
+            row.int("PatNum", key("patient", payment.patient));
+            row.zeros(&["ClinicNum", "DepositNum"]);
+            row.date("DateEntry", Some(payment.date));
+            row.text("Receipt", "");
+            row.int("SecUserNumEntry", user(local));
+            row.stamp("SecDateTEdit", edit(payment.date));
+            row.date("RecurringChargeDate", None);
+            row.money("MerchantFee", 0);
+        }
+        "paysplit" => {
+            let split = &rows.splits[local];
+            row.int("SplitNum", key("paysplit", local as u32));
+            row.money("SplitAmt", split.amount);
+            row.int("PatNum", key("patient", split.patient));
+            row.date("ProcDate", Some(split.proc_date));
+            row.int("PayNum", key("payment", split.payment));
+            row.flag("IsDiscount", false);
+            row.flag("DiscountType", false);
+            row.int("ProvNum", split.prov as i64);
+            row.date("DatePay", Some(split.date));
+            row.int("ProcNum", key("procedurelog", split.procedure));
+            row.date("DateEntry", Some(split.date));
+            row.zeros(&[
+                "PayPlanNum",
+                "UnearnedType",
+                "ClinicNum",
+                "FSplitNum",
+                "AdjNum",
+                "PayPlanChargeNum",
+            ]);
+            row.flag("PayPlanDebitType", false);
+            row.int("SecUserNumEntry", user(local));
+            row.stamp("SecDateTEdit", edit(split.date));
+        }
+        "adjustment" => {
+            let adj = &rows.adjustments[local];
+            row.int("AdjNum", key("adjustment", local as u32));
+            row.date("AdjDate", Some(adj.date));
+            row.money("AdjAmt", adj.amount);
+            row.int("PatNum", key("patient", adj.patient));
+            row.int("AdjType", adj.adj_type);
+            row.int("ProvNum", adj.prov as i64);
+            row.text("AdjNote", "");
+            row.date("ProcDate", Some(adj.proc_date));
+            row.int("ProcNum", key("procedurelog", adj.procedure));
+            row.date("DateEntry", Some(adj.date));
+            row.zeros(&["ClinicNum", "StatementNum", "TaxTransID"]);
+            row.int("SecUserNumEntry", user(local));
+            row.stamp("SecDateTEdit", edit(adj.date));
+        }
+        "recall" => {
+            let recall = &rows.recalls[local];
+            row.int("RecallNum", key("recall", local as u32));
+            row.int("PatNum", key("patient", recall.patient));
+            row.date("DateDueCalc", Some(recall.due));
+            row.date("DateDue", Some(recall.due));
+            row.date("DatePrevious", recall.previous);
+            row.int("RecallInterval", recall.interval);
+            row.int("RecallStatus", 0);
+            row.text("Note", "");
+            row.flag("IsDisabled", false);
+            row.stamp(
+                "DateTStamp",
+                edit(recall.previous.unwrap_or(clock.start).max(clock.start)),
+            );
+            row.int("RecallTypeNum", recall.recall_type as i64);
+            row.money("DisableUntilBalance", 0);
+            row.date("DisableUntilDate", None);
+            row.date("DateScheduled", recall.scheduled);
+            row.flag("Priority", false);
+            row.text("TimePatternOverride", "");
+        }
+        _ => {}
+    }
+}
+
+/// The appointment columns shared by `appointment` and `histappointment`.
+fn appointment_columns(
+    practice: &Practice,
+    family: usize,
+    rows: &FamilyRows,
+    apt: &super::family::Appointment,
+    row: &mut Row,
+) {
+    row.int("PatNum", practice.key("patient", family, apt.patient));
+    row.text("Pattern", &apt.pattern);
+    row.int("Confirmed", apt.confirmed);
+    row.flag("TimeLocked", false);
+    row.int("Op", apt.op as i64);
+    row.int("ProvNum", apt.prov as i64);
+    row.int("ProvHyg", apt.hygienist.map(|h| h as i64).unwrap_or(0));
+    row.stamp("AptDateTime", apt.when);
+    row.zeros(&[
+        "NextAptNum",
+        "UnschedStatus",
+        "Assistant",
+        "ClinicNum",
+        "InsPlan2",
+        "ColorOverride",
+    ]);
+    row.flag("IsNewPatient", apt.new_patient);
+    row.flag("IsHygiene", apt.hygienist.is_some());
+    let plan = rows
+        .patplans
+        .iter()
+        .find(|p| p.patient == apt.patient && p.ordinal == 1)
+        .map(|p| rows.inssubs[p.inssub as usize].plan as i64)
+        .unwrap_or(0);
+    row.int("InsPlan1", plan);
+    row.int("AppointmentTypeNum", apt.apt_type);
+    row.text("ProvBarText", "");
+    row.flag("Priority", false);
+}

@@ -1,0 +1,648 @@
+//! The practice set-up: everything the family simulation reads from the profile (reference keys,
+//! fees, mixes, lags, calendar weights) plus the small practice tables (providers, users,
+//! operatories, insurance plans) decided once.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::generate::generic::Clock;
+use crate::generate::plan::Plan;
+use crate::profile::{Distribution, Profile, Table};
+
+/// A weighted choice over values.
+#[derive(Debug, Clone, Default)]
+pub struct Mix<T> {
+    items: Vec<(T, f64)>,
+    total: f64,
+}
+
+impl<T: Clone> Mix<T> {
+    pub fn new(items: Vec<(T, f64)>) -> Self {
+        let items: Vec<(T, f64)> = items.into_iter().filter(|(_, w)| *w > 0.0).collect();
+        let total = items.iter().map(|(_, w)| w).sum();
+        Self { items, total }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn pick(&self, rng: &mut ChaCha8Rng) -> Option<T> {
+        if self.items.is_empty() {
+            return None;
+        }
+        let mut roll = rng.gen::<f64>() * self.total;
+        for (value, weight) in &self.items {
+            if roll < *weight {
+                return Some(value.clone());
+            }
+            roll -= weight;
+        }
+        self.items.last().map(|(v, _)| v.clone())
+    }
+
+    /// The share of `value` (0 when absent).
+    pub fn share(&self, predicate: impl Fn(&T) -> bool) -> f64 {
+        if self.total <= 0.0 {
+            return 0.0;
+        }
+        self.items
+            .iter()
+            .filter(|(v, _)| predicate(v))
+            .map(|(_, w)| w)
+            .sum::<f64>()
+            / self.total
+    }
+}
+
+/// One procedure code with what the simulation needs about it.
+#[derive(Debug, Clone)]
+pub struct Code {
+    pub num: u32,
+    pub code: String,
+    /// Standard (UCR) fee in cents.
+    pub fee: i64,
+    /// PPO allowed fee in cents.
+    pub allowed: i64,
+    /// Coverage percentage of its category (0 = not covered).
+    pub percent: i64,
+}
+
+/// An insurance plan of the practice.
+#[derive(Debug, Clone)]
+pub struct PlanInfo {
+    pub num: u32,
+    pub carrier: u32,
+    pub ppo: bool,
+}
+
+/// A recall type with its packed interval and trigger codes.
+#[derive(Debug, Clone)]
+pub struct RecallType {
+    pub num: u32,
+    pub interval: i64,
+    pub triggers: Vec<u32>,
+}
+
+/// Per-driver intensities, tuned by the counting passes so that volumes land near the plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Intensity {
+    pub appointments: f64,
+    pub procedures: f64,
+    pub insured_visits: f64,
+    pub estimates: f64,
+    pub installments: f64,
+    pub discounts: f64,
+    pub recalls: f64,
+    pub history: f64,
+    pub subscriptions: f64,
+}
+
+impl Default for Intensity {
+    fn default() -> Self {
+        Self {
+            appointments: 1.0,
+            procedures: 1.0,
+            insured_visits: 1.0,
+            estimates: 1.0,
+            installments: 0.1,
+            discounts: 0.05,
+            recalls: 1.0,
+            history: 2.0,
+            subscriptions: 0.3,
+        }
+    }
+}
+
+/// Everything the simulation reads, decided once per run.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub clock: Clock,
+    pub patients: u64,
+    pub dentists: Vec<u32>,
+    pub hygienists: Vec<u32>,
+    pub providers: u32,
+    pub users: u32,
+    pub operatories: u32,
+    pub carriers: u32,
+    pub plans: Vec<PlanInfo>,
+    pub codes: BTreeMap<u32, Code>,
+    pub code_mix: Mix<u32>,
+    pub restorative_mix: Mix<u32>,
+    /// Named codes (by ProcCode) used by visit types.
+    pub named: BTreeMap<String, u32>,
+    pub family_size: Distribution,
+    pub appointments_per_patient: Distribution,
+    pub untreated_share: f64,
+    pub procs_per_appointment: Distribution,
+    pub recalls_per_patient: Distribution,
+    pub without_recall: f64,
+    pub claim_lag: Distribution,
+    pub pay_lag: Distribution,
+    pub adjustment_lag: Distribution,
+    pub active_share: f64,
+    pub insured_share: f64,
+    pub female_share: f64,
+    pub birth_sentinel: f64,
+    pub age_bands: Vec<(u32, u32, f64)>,
+    pub first_visit_sentinel: f64,
+    pub new_patient_share: f64,
+    pub hygiene_share: f64,
+    pub secondary_share: f64,
+    pub status_mix: Mix<i64>,
+    pub future_share: f64,
+    pub other_proc_mix: Mix<i64>,
+    pub other_proc_ratio: f64,
+    pub pattern_mix: Mix<String>,
+    pub apt_type_mix: Mix<i64>,
+    pub by_month: Vec<f64>,
+    pub by_weekday: Vec<f64>,
+    pub by_hour: Vec<f64>,
+    pub pay_type_mix: Mix<i64>,
+    pub ins_pay_type_mix: Mix<i64>,
+    pub discount_type_mix: Mix<i64>,
+    pub writeoff_type: i64,
+    pub confirmed: Vec<i64>,
+    pub billing_type: i64,
+    pub recall_types: Vec<RecallType>,
+    pub recall_type_mix: Mix<u32>,
+    pub intensity: Intensity,
+}
+
+fn stats<'p>(profile: &'p Profile, table: &str) -> Option<&'p Table> {
+    profile.tables.get(table)
+}
+
+fn categories(profile: &Profile, table: &str, column: &str) -> Vec<(String, f64)> {
+    stats(profile, table)
+        .and_then(|t| t.stats.columns.get(column))
+        .and_then(|c| c.categories.as_ref())
+        .map(|c| c.frequencies.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default()
+}
+
+fn int_mix(profile: &Profile, table: &str, column: &str, keep: impl Fn(i64) -> bool) -> Mix<i64> {
+    Mix::new(
+        categories(profile, table, column)
+            .into_iter()
+            .filter_map(|(k, v)| k.parse::<i64>().ok().filter(|k| keep(*k)).map(|k| (k, v)))
+            .collect(),
+    )
+}
+
+fn share(profile: &Profile, table: &str, column: &str, value: &str, default: f64) -> f64 {
+    let list = categories(profile, table, column);
+    if list.is_empty() {
+        return default;
+    }
+    list.iter()
+        .find(|(k, _)| k == value)
+        .map(|(_, v)| *v)
+        .unwrap_or(0.0)
+}
+
+fn sentinel(profile: &Profile, table: &str, column: &str, value: &str) -> f64 {
+    stats(profile, table)
+        .and_then(|t| t.stats.columns.get(column))
+        .and_then(|c| c.sentinels.get(value).copied())
+        .unwrap_or(0.0)
+}
+
+fn constant(value: f64) -> Distribution {
+    Distribution {
+        min: value,
+        max: value,
+        mean: value,
+        p01: value,
+        p05: value,
+        p25: value,
+        p50: value,
+        p75: value,
+        p95: value,
+        p99: value,
+    }
+}
+
+fn relationship<'p>(
+    profile: &'p Profile,
+    child: &str,
+    column: &str,
+) -> Option<&'p crate::profile::Relationship> {
+    profile.relationships.iter().find(|r| {
+        r.child_table == child && r.child_column == column && r.verdict != crate::profile::Verdict::Rejected
+    })
+}
+
+/// Reference rows of a table as maps column -> text.
+pub fn reference_rows(profile: &Profile, table: &str) -> Vec<BTreeMap<String, String>> {
+    let Some(reference) = stats(profile, table).and_then(|t| t.reference.as_ref()) else {
+        return Vec::new();
+    };
+    reference
+        .rows
+        .iter()
+        .map(|row| {
+            reference
+                .columns
+                .iter()
+                .zip(row)
+                .filter_map(|(c, v)| v.clone().map(|v| (c.clone(), v)))
+                .collect()
+        })
+        .collect()
+}
+
+fn cents(text: &str) -> i64 {
+    (text.parse::<f64>().unwrap_or(0.0) * 100.0).round() as i64
+}
+
+fn temporal(profile: &Profile, table: &str, column: &str) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let t = stats(profile, table)
+        .and_then(|t| t.stats.columns.get(column))
+        .and_then(|c| c.temporal.clone())
+        .unwrap_or_default();
+    let f = |v: &Vec<u64>, n: usize| {
+        if v.len() == n && v.iter().any(|x| *x > 0) {
+            v.iter().map(|x| *x as f64).collect()
+        } else {
+            vec![1.0; n]
+        }
+    };
+    let mut weekday = f(&t.by_weekday, 7);
+    if t.by_weekday.is_empty() {
+        weekday[6] = 0.0;
+    }
+    let mut hour = f(&t.by_hour, 24);
+    if t.by_hour.is_empty() {
+        hour = (0..24)
+            .map(|h| if (8..17).contains(&h) { 1.0 } else { 0.0 })
+            .collect();
+    }
+    (f(&t.by_month_of_year, 12), weekday, hour)
+}
+
+/// Decodes OpenDental's packed interval (days, weeks, months, years in bytes 0..3).
+pub fn add_interval(date: NaiveDate, packed: i64) -> NaiveDate {
+    let days = packed & 0xff;
+    let weeks = (packed >> 8) & 0xff;
+    let months = (packed >> 16) & 0xff;
+    let years = (packed >> 24) & 0xff;
+    let shifted = date
+        .checked_add_months(chrono::Months::new((years * 12 + months) as u32))
+        .unwrap_or(date);
+    shifted + Duration::days(days + 7 * weeks)
+}
+
+impl Setup {
+    pub fn new(profile: &Profile, plan: &Plan, clock: Clock) -> Self {
+        let target = |t: &str| plan.table(t).map(|p| p.rows).unwrap_or(0);
+        let patients = target("patient").max(1);
+        // Provider keys must exist in the provider table (generic, 1..target): with a single
+        // provider, the dentist is also the hygienist.
+        let providers = target("provider").max(1) as u32;
+        let hygienist_count = (providers / 3).max(1).min(providers.saturating_sub(1));
+        let dentists: Vec<u32> = (1..=providers - hygienist_count).collect();
+        let hygienists: Vec<u32> = if hygienist_count == 0 {
+            dentists.clone()
+        } else {
+            (providers - hygienist_count + 1..=providers).collect()
+        };
+        let users = target("userod").max(1) as u32;
+        let operatories = target("operatory").max(1) as u32;
+        let carriers = target("carrier").max(1) as u32;
+        let plan_count = target("insplan").max(1) as u32;
+        // PPO plans: the profile's share of plans with a fee schedule is tiny; OpenDental's PPO
+        // write-offs need PlanType 'p'. A plan is PPO when its number is a multiple of 3.
+        let plans = (1..=plan_count)
+            .map(|num| PlanInfo {
+                num,
+                carrier: (num - 1) % carriers + 1,
+                ppo: num % 3 == 0,
+            })
+            .collect();
+
+        // Coverage percentage by code range.
+        let covcats: BTreeMap<String, i64> = reference_rows(profile, "covcat")
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    r.get("CovCatNum")?.clone(),
+                    r.get("DefaultPercent")?.parse().ok()?,
+                ))
+            })
+            .collect();
+        let spans: Vec<(String, String, i64)> = reference_rows(profile, "covspan")
+            .into_iter()
+            .filter_map(|r| {
+                let percent = *covcats.get(r.get("CovCatNum")?)?;
+                Some((r.get("FromCode")?.clone(), r.get("ToCode")?.clone(), percent))
+            })
+            .collect();
+        let mut standard: BTreeMap<u32, i64> = BTreeMap::new();
+        let mut allowed_fees: BTreeMap<u32, i64> = BTreeMap::new();
+        for row in reference_rows(profile, "fee") {
+            let (Some(code), Some(amount)) = (row.get("CodeNum"), row.get("Amount")) else {
+                continue;
+            };
+            let Ok(code) = code.parse::<u32>() else { continue };
+            match row.get("FeeSched").map(|s| s.as_str()) {
+                Some("8286") => {
+                    allowed_fees.insert(code, cents(amount));
+                }
+                Some("8292") | None => {
+                    standard.insert(code, cents(amount));
+                }
+                _ => {}
+            }
+        }
+        let mut codes = BTreeMap::new();
+        let mut named = BTreeMap::new();
+        for row in reference_rows(profile, "procedurecode") {
+            let (Some(num), Some(code)) = (row.get("CodeNum"), row.get("ProcCode")) else {
+                continue;
+            };
+            let Ok(num) = num.parse::<u32>() else { continue };
+            let fee = standard.get(&num).copied().unwrap_or(0);
+            let percent = spans
+                .iter()
+                .find(|(from, to, _)| code.as_str() >= from.as_str() && code.as_str() <= to.as_str())
+                .map(|(_, _, p)| (*p).max(0))
+                .unwrap_or(0);
+            // Out-of-network allowed fees are 57-65% of office fees (semantics §5.9) when the
+            // profile carries no 8286 schedule rows: 61%.
+            let allowed = allowed_fees
+                .get(&num)
+                .copied()
+                .unwrap_or((fee as f64 * 0.61).round() as i64)
+                .min(fee);
+            named.insert(code.clone(), num);
+            codes.insert(
+                num,
+                Code {
+                    num,
+                    code: code.clone(),
+                    fee,
+                    allowed,
+                    percent,
+                },
+            );
+        }
+        let code_mix: Mix<u32> = Mix::new(
+            categories(profile, "procedurelog", "CodeNum")
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    k.parse::<u32>()
+                        .ok()
+                        .filter(|k| codes.contains_key(k))
+                        .map(|k| (k, v))
+                })
+                .collect(),
+        );
+        let restorative_mix = Mix::new(
+            code_mix
+                .items
+                .iter()
+                .filter(|(k, _)| {
+                    let c = &codes[k].code;
+                    c.as_str() >= "D2000" && codes[k].fee > 0
+                })
+                .cloned()
+                .collect(),
+        );
+
+        let rel_dist = |child: &str, column: &str, default: f64| {
+            relationship(profile, child, column)
+                .and_then(|r| r.children_per_parent.clone())
+                .unwrap_or_else(|| constant(default))
+        };
+        let rel_without = |child: &str, column: &str| {
+            relationship(profile, child, column)
+                .and_then(|r| r.parents_without_children)
+                .unwrap_or(0.0)
+        };
+        let lag = |child: &str, column: &str, default: f64| {
+            relationship(profile, child, column)
+                .and_then(|r| r.lag.as_ref().map(|l| l.days.clone()))
+                .unwrap_or_else(|| constant(default))
+        };
+
+        let age_bands = stats(profile, "patient")
+            .and_then(|t| t.stats.columns.get("Birthdate"))
+            .and_then(|c| c.age_bands.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(label, weight)| {
+                if let Some(start) = label.strip_suffix('+') {
+                    let start: u32 = start.parse().ok()?;
+                    Some((start, start + 10, weight))
+                } else {
+                    let (low, high) = label.split_once('-')?;
+                    Some((low.parse().ok()?, high.parse().ok()?, weight))
+                }
+            })
+            .collect();
+
+        let status_all = int_mix(profile, "appointment", "AptStatus", |s| {
+            [1, 2, 3, 5, 6].contains(&s)
+        });
+        let future_share = if status_all.is_empty() {
+            0.08
+        } else {
+            status_all.share(|s| *s == 1)
+        };
+        let status_mix = if status_all.is_empty() {
+            Mix::new(vec![(2, 0.75), (5, 0.05), (3, 0.07), (6, 0.13)])
+        } else {
+            Mix::new(
+                status_all
+                    .items
+                    .iter()
+                    .filter(|(s, _)| *s != 1)
+                    .cloned()
+                    .collect(),
+            )
+        };
+        let proc_status = int_mix(profile, "procedurelog", "ProcStatus", |s| (1..=8).contains(&s));
+        let completed = proc_status.share(|s| *s == 2).max(0.01);
+        let other_proc_mix = Mix::new(
+            proc_status
+                .items
+                .iter()
+                .filter(|(s, _)| *s != 2)
+                .cloned()
+                .collect(),
+        );
+        let other_proc_ratio = (1.0 - completed) / completed;
+
+        let (by_month, by_weekday, by_hour) = temporal(profile, "appointment", "AptDateTime");
+        let pattern_mix = Mix::new(
+            categories(profile, "appointment", "Pattern")
+                .into_iter()
+                .filter(|(k, _)| !k.is_empty())
+                .collect(),
+        );
+        let definitions = reference_rows(profile, "definition");
+        let defs_in = |category: &str| -> Vec<(i64, String)> {
+            definitions
+                .iter()
+                .filter(|r| r.get("Category").map(|c| c.as_str()) == Some(category))
+                .filter_map(|r| {
+                    Some((
+                        r.get("DefNum")?.parse().ok()?,
+                        r.get("ItemValue").cloned().unwrap_or_default(),
+                    ))
+                })
+                .collect()
+        };
+        let adjustment_signs: BTreeMap<i64, String> = defs_in("1").into_iter().collect();
+        let pay_types: Vec<i64> = defs_in("10").into_iter().map(|(d, _)| d).collect();
+        let ins_pay_types: Vec<i64> = defs_in("32").into_iter().map(|(d, _)| d).collect();
+        let writeoff_type = 188;
+        let discount_type_mix = int_mix(profile, "adjustment", "AdjType", |t| {
+            t != writeoff_type && adjustment_signs.get(&t).map(|s| s == "-").unwrap_or(false)
+        });
+        // Patient payments: positive types with a definition (type 0 transfers need amount 0 and
+        // type 72 refunds are negative; the simulation posts neither).
+        let pay_type_mix = int_mix(profile, "payment", "PayType", |t| {
+            t != 0 && t != 72 && pay_types.contains(&t)
+        });
+        let ins_pay_type_mix = int_mix(profile, "claimpayment", "PayType", |t| {
+            ins_pay_types.contains(&t) && ![645, 646, 647, 661].contains(&t)
+        });
+        let confirmed: Vec<i64> = defs_in("2").into_iter().map(|(d, _)| d).collect();
+        let billing_type = defs_in("4").first().map(|(d, _)| *d).unwrap_or(0);
+
+        let triggers = reference_rows(profile, "recalltrigger");
+        let recall_types: Vec<RecallType> = reference_rows(profile, "recalltype")
+            .into_iter()
+            .filter_map(|r| {
+                let num: u32 = r.get("RecallTypeNum")?.parse().ok()?;
+                let interval: i64 = r.get("DefaultInterval")?.parse().ok()?;
+                let list: Vec<u32> = triggers
+                    .iter()
+                    .filter(|t| t.get("RecallTypeNum").and_then(|v| v.parse::<u32>().ok()) == Some(num))
+                    .filter_map(|t| t.get("CodeNum")?.parse().ok())
+                    .collect();
+                (interval > 0 && !list.is_empty()).then_some(RecallType {
+                    num,
+                    interval,
+                    triggers: list,
+                })
+            })
+            .collect();
+        let recall_type_mix = Mix::new(
+            categories(profile, "recall", "RecallTypeNum")
+                .into_iter()
+                .filter_map(|(k, v)| {
+                    let k: u32 = k.parse().ok()?;
+                    recall_types.iter().any(|t| t.num == k).then_some((k, v))
+                })
+                .collect(),
+        );
+
+        let patplan_per_patient = rel_dist("patplan", "PatNum", 1.0).mean;
+        Self {
+            clock,
+            patients,
+            dentists,
+            hygienists,
+            providers,
+            users,
+            operatories,
+            carriers,
+            plans,
+            codes,
+            code_mix,
+            restorative_mix,
+            named,
+            family_size: rel_dist("patient", "Guarantor", 1.0),
+            appointments_per_patient: rel_dist("appointment", "PatNum", 3.0),
+            untreated_share: rel_without("appointment", "PatNum"),
+            procs_per_appointment: rel_dist("procedurelog", "AptNum", 1.0),
+            recalls_per_patient: rel_dist("recall", "PatNum", 1.0),
+            without_recall: rel_without("recall", "PatNum"),
+            claim_lag: lag("claimproc", "ClaimNum", 30.0),
+            pay_lag: lag("paysplit", "ProcNum", 0.0),
+            adjustment_lag: lag("adjustment", "ProcNum", 0.0),
+            active_share: share(profile, "patient", "PatStatus", "0", 0.65),
+            insured_share: share(profile, "patient", "HasIns", "1", 0.6),
+            female_share: share(profile, "patient", "Gender", "1", 0.5),
+            birth_sentinel: sentinel(profile, "patient", "Birthdate", "0001-01-01"),
+            age_bands,
+            first_visit_sentinel: sentinel(profile, "patient", "DateFirstVisit", "0001-01-01"),
+            new_patient_share: share(profile, "appointment", "IsNewPatient", "true", 0.08),
+            hygiene_share: share(profile, "appointment", "IsHygiene", "true", 0.45),
+            secondary_share: (patplan_per_patient - 1.0).clamp(0.0, 1.0),
+            status_mix,
+            future_share,
+            other_proc_mix,
+            other_proc_ratio,
+            pattern_mix,
+            apt_type_mix: int_mix(profile, "appointment", "AppointmentTypeNum", |t| {
+                (0..=12).contains(&t)
+            }),
+            by_month,
+            by_weekday,
+            by_hour,
+            pay_type_mix,
+            ins_pay_type_mix,
+            discount_type_mix,
+            writeoff_type,
+            confirmed,
+            billing_type,
+            recall_types,
+            recall_type_mix,
+            intensity: Intensity::default(),
+        }
+    }
+
+    /// A day in [low, high] following the month-of-year and weekday weights.
+    pub fn day(&self, rng: &mut ChaCha8Rng, low: NaiveDate, high: NaiveDate) -> NaiveDate {
+        let span = (high - low).num_days().max(0);
+        let max_month = self.by_month.iter().cloned().fold(0.0, f64::max).max(1e-9);
+        let max_weekday = self.by_weekday.iter().cloned().fold(0.0, f64::max).max(1e-9);
+        let mut candidate = low;
+        for _ in 0..64 {
+            candidate = low + Duration::days(rng.gen_range(0..=span));
+            let weight = self.by_month[candidate.month0() as usize] / max_month
+                * self.by_weekday[candidate.weekday().num_days_from_monday() as usize]
+                / max_weekday;
+            if rng.gen::<f64>() < weight {
+                return candidate;
+            }
+        }
+        // Fall back to the next open weekday.
+        for _ in 0..7 {
+            if self.by_weekday[candidate.weekday().num_days_from_monday() as usize] > 0.0 {
+                break;
+            }
+            candidate += Duration::days(1);
+        }
+        candidate
+    }
+
+    /// An hour following the hour weights.
+    pub fn hour(&self, rng: &mut ChaCha8Rng) -> u32 {
+        let total: f64 = self.by_hour.iter().sum();
+        let mut roll = rng.gen::<f64>() * total;
+        for (hour, weight) in self.by_hour.iter().enumerate() {
+            if roll < *weight {
+                return hour as u32;
+            }
+            roll -= weight;
+        }
+        9
+    }
+
+    /// Whether the practice is open on `date` (weekday weight > 0).
+    pub fn open(&self, date: NaiveDate) -> bool {
+        self.by_weekday[date.weekday().num_days_from_monday() as usize] > 0.0
+    }
+
+    pub fn code(&self, name: &str) -> Option<u32> {
+        self.named.get(name).copied()
+    }
+}

@@ -1,0 +1,347 @@
+//! The OpenDental scenario: volumes and the ledger in memory, then the contract items in SQL on a
+//! generated demo (scale 0.2, as-of 2026-06-30), and determinism across --jobs.
+
+mod support;
+
+use chrono::NaiveDate;
+use dentsynth::generate::plan;
+use dentsynth::generate::scenario::opendental::{factory, Practice, FAMILY_TABLES};
+use dentsynth::generate::Clock;
+
+fn practice(scale: f64) -> (Practice, plan::Plan) {
+    let profile = dentsynth::profile::builtin().unwrap();
+    let plan = plan::build(&profile, scale);
+    let clock = Clock::new(NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(), 24);
+    assert!(factory(&profile, &plan, 42, clock).is_some());
+    (Practice::new(&profile, &plan, 42, clock), plan)
+}
+
+#[test]
+fn volumes_land_at_or_above_the_plan_and_every_family_balances() {
+    let (practice, plan) = practice(0.2);
+    let mut report = Vec::new();
+    for (t, name) in FAMILY_TABLES.iter().enumerate() {
+        let target = plan.table(name).unwrap().rows;
+        let rows = practice.rows(t);
+        report.push(format!("{name}: {rows} (target {target})"));
+    }
+    eprintln!("{}", report.join("\n"));
+    // Volumes within 10% below and 60% above the plan (claimproc and recall are structurally
+    // short: see the module documentation).
+    for name in [
+        "patient",
+        "appointment",
+        "histappointment",
+        "procedurelog",
+        "claim",
+        "payment",
+        "paysplit",
+    ] {
+        let t = FAMILY_TABLES.iter().position(|n| *n == name).unwrap();
+        let target = plan.table(name).unwrap().rows;
+        assert!(practice.rows(t) * 10 >= target * 9, "{}", report.join("\n"));
+        assert!(practice.rows(t) * 10 <= target * 16, "{}", report.join("\n"));
+    }
+    for family in 0..practice.families() {
+        let rows = practice.simulate(family);
+        let mut total = 0;
+        for (index, patient) in rows.patients.iter().enumerate() {
+            let index = index as u32;
+            let fees: i64 = rows
+                .procedures
+                .iter()
+                .filter(|p| p.patient == index && p.status == 2)
+                .map(|p| p.fee)
+                .sum();
+            let ins: i64 = rows
+                .claimprocs
+                .iter()
+                .filter(|c| c.patient == index && c.status == 1)
+                .map(|c| c.paid)
+                .sum();
+            let adj: i64 = rows
+                .adjustments
+                .iter()
+                .filter(|a| a.patient == index)
+                .map(|a| a.amount)
+                .sum();
+            let paid: i64 = rows
+                .splits
+                .iter()
+                .filter(|s| s.patient == index)
+                .map(|s| s.amount)
+                .sum();
+            assert_eq!(patient.balance, fees - ins + adj - paid);
+            total += patient.balance;
+        }
+        assert_eq!(rows.patients[0].aging.unwrap().total, total);
+    }
+}
+
+fn generate(db: &support::TestDb, jobs: &str) {
+    let output = support::dentsynth()
+        .args([
+            "generate",
+            "--database-url",
+            &db.url,
+            "--scale",
+            "0.2",
+            "--as-of",
+            "2026-06-30",
+            "--jobs",
+            jobs,
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = support::text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
+/// Each check is a query counting violations (0 = the item holds).
+const CHECKS: &[(&str, &str)] = &[
+    (
+        "ledger per patient",
+        r#"with l as (
+        select p."PatNum", p."EstBalance",
+          coalesce((select sum("ProcFee") from raw.procedurelog x where x."PatNum" = p."PatNum" and x."ProcStatus" = 2), 0)
+        + coalesce((select sum("AdjAmt") from raw.adjustment x where x."PatNum" = p."PatNum"), 0)
+        - coalesce((select sum("InsPayAmt" + "WriteOff") from raw.claimproc x where x."PatNum" = p."PatNum" and x."Status" in (1, 4)), 0)
+        - coalesce((select sum("SplitAmt") from raw.paysplit x where x."PatNum" = p."PatNum"), 0) as ledger
+        from raw.patient p)
+      select count(*) from l where abs("EstBalance" - ledger) > 0.005"#,
+    ),
+    (
+        "ledger per family (guarantor BalTotal)",
+        r#"select count(*) from raw.patient g where g."Guarantor" = g."PatNum"
+        and abs(g."BalTotal" - (select sum("EstBalance") from raw.patient m where m."Guarantor" = g."PatNum")) > 0.005"#,
+    ),
+    (
+        "ledger practice-wide",
+        r#"select count(*) from (select
+          (select sum("ProcFee") from raw.procedurelog where "ProcStatus" = 2)
+        + (select coalesce(sum("AdjAmt"), 0) from raw.adjustment)
+        - (select coalesce(sum("InsPayAmt" + "WriteOff"), 0) from raw.claimproc where "Status" in (1, 4))
+        - (select coalesce(sum("SplitAmt"), 0) from raw.paysplit) as ledger,
+          (select sum("BalTotal") from raw.patient where "Guarantor" = "PatNum") as ar) t
+        where abs(ledger - ar) > 0.005"#,
+    ),
+    (
+        "non-guarantors carry no aging",
+        r#"select count(*) from raw.patient where "Guarantor" <> "PatNum"
+        and ("Bal_0_30" <> 0 or "Bal_31_60" <> 0 or "Bal_61_90" <> 0 or "BalOver90" <> 0 or "BalTotal" <> 0 or "InsEst" <> 0)"#,
+    ),
+    (
+        "aging buckets >= 0 and sum <= BalTotal when positive",
+        r#"select count(*) from raw.patient where "Guarantor" = "PatNum"
+        and ("Bal_0_30" < 0 or "Bal_31_60" < 0 or "Bal_61_90" < 0 or "BalOver90" < 0
+             or ("BalTotal" >= 0 and abs("Bal_0_30" + "Bal_31_60" + "Bal_61_90" + "BalOver90" - "BalTotal") > 0.005))"#,
+    ),
+    (
+        "aging recomputed from the ledger",
+        r#"with fam as (select "PatNum", "Guarantor" from raw.patient),
+      charges as (select f."Guarantor" g, x."ProcDate" d, x."ProcFee" a from raw.procedurelog x join fam f using ("PatNum") where x."ProcStatus" = 2
+                  union all select f."Guarantor", x."AdjDate", x."AdjAmt" from raw.adjustment x join fam f using ("PatNum") where x."AdjAmt" > 0),
+      credits as (select g, sum(a) c from (
+                  select f."Guarantor" g, -x."AdjAmt" a from raw.adjustment x join fam f using ("PatNum") where x."AdjAmt" < 0
+                  union all select f."Guarantor", x."InsPayAmt" + x."WriteOff" from raw.claimproc x join fam f using ("PatNum") where x."Status" in (1, 4)
+                  union all select f."Guarantor", x."SplitAmt" from raw.paysplit x join fam f using ("PatNum")) t group by g),
+      b as (select g,
+              sum(a) filter (where date '2026-06-30' - d <= 30) b0,
+              sum(a) filter (where date '2026-06-30' - d between 31 and 60) b1,
+              sum(a) filter (where date '2026-06-30' - d between 61 and 90) b2,
+              sum(a) filter (where date '2026-06-30' - d > 90) b3 from charges group by g),
+      aged as (select b.g, coalesce(b0, 0) b0, coalesce(b1, 0) b1, coalesce(b2, 0) b2, coalesce(b3, 0) b3, coalesce(c.c, 0) c
+               from b left join credits c using (g)),
+      r as (select g,
+              greatest(b3 - c, 0) r3,
+              greatest(b2 - greatest(c - b3, 0), 0) r2,
+              greatest(b1 - greatest(c - b3 - b2, 0), 0) r1,
+              greatest(b0 - greatest(c - b3 - b2 - b1, 0), 0) r0 from aged)
+      select count(*) from raw.patient p left join r on r.g = p."PatNum" where p."Guarantor" = p."PatNum"
+        and (abs(p."Bal_0_30" - coalesce(r0, 0)) > 0.005 or abs(p."Bal_31_60" - coalesce(r1, 0)) > 0.005
+             or abs(p."Bal_61_90" - coalesce(r2, 0)) > 0.005 or abs(p."BalOver90" - coalesce(r3, 0)) > 0.005)"#,
+    ),
+    (
+        "InsEst = pending InsPayEst",
+        r#"select count(*) from raw.patient g where g."Guarantor" = g."PatNum" and abs(g."InsEst" -
+        coalesce((select sum(c."InsPayEst") from raw.claimproc c join raw.patient m on m."PatNum" = c."PatNum"
+                  where m."Guarantor" = g."PatNum" and c."Status" = 0), 0)) > 0.005"#,
+    ),
+    (
+        "AptStatus in {1,2,3,5,6}",
+        r#"select count(*) from raw.appointment where "AptStatus" not in (1, 2, 3, 5, 6)"#,
+    ),
+    (
+        "completed appointments before as-of, scheduled after",
+        r#"select count(*) from raw.appointment
+        where ("AptStatus" = 2 and "AptDateTime" >= '2026-06-30') or ("AptStatus" = 1 and "AptDateTime" < '2026-06-30')"#,
+    ),
+    (
+        "ProcDate = date(AptDateTime)",
+        r#"select count(*) from raw.procedurelog p join raw.appointment a on a."AptNum" = p."AptNum"
+        where p."AptNum" <> 0 and p."ProcDate" <> a."AptDateTime"::date"#,
+    ),
+    (
+        "procedures dated >= 2023 and completed before as-of",
+        r#"select count(*) from raw.procedurelog
+        where "ProcDate" < '2023-01-01' or ("ProcStatus" = 2 and "ProcDate" >= '2026-06-30')"#,
+    ),
+    (
+        "DateComplete/DateEntryC for status 2",
+        r#"select count(*) from raw.procedurelog
+        where "ProcStatus" = 2 and ("DateComplete" <> "ProcDate" or "DateEntryC" <> "ProcDate")"#,
+    ),
+    (
+        "claim dates",
+        r#"select count(*) from raw.claim where "DateSent" < "DateService"
+        or ("ClaimStatus" = 'R' and ("DateReceived" < "DateSent" or "DateReceived" >= '2026-06-30'))
+        or "ClaimStatus" not in ('R', 'S')"#,
+    ),
+    (
+        "claim money = sum of its claimprocs",
+        r#"select count(*) from raw.claim c where abs(c."ClaimFee" - (select sum("FeeBilled") from raw.claimproc p where p."ClaimNum" = c."ClaimNum")) > 0.005
+        or abs(c."InsPayAmt" - (select sum("InsPayAmt") from raw.claimproc p where p."ClaimNum" = c."ClaimNum")) > 0.005"#,
+    ),
+    (
+        "claimproc ProcDate = procedure date",
+        r#"select count(*) from raw.claimproc c join raw.procedurelog p using ("ProcNum") where c."ProcDate" <> p."ProcDate""#,
+    ),
+    (
+        "claimproc status 6 iff ClaimNum 0",
+        r#"select count(*) from raw.claimproc where ("Status" = 6) <> ("ClaimNum" = 0)"#,
+    ),
+    (
+        "CheckAmt = sum InsPayAmt and DateCP = CheckDate",
+        r#"select count(*) from raw.claimpayment cp where
+        abs(cp."CheckAmt" - (select sum("InsPayAmt") from raw.claimproc c where c."ClaimPaymentNum" = cp."ClaimPaymentNum")) > 0.005
+        or exists (select 1 from raw.claimproc c where c."ClaimPaymentNum" = cp."ClaimPaymentNum" and c."DateCP" <> cp."CheckDate")"#,
+    ),
+    (
+        "PayAmt = sum SplitAmt and DatePay = PayDate",
+        r#"select count(*) from raw.payment p where
+        abs(p."PayAmt" - (select sum("SplitAmt") from raw.paysplit s where s."PayNum" = p."PayNum")) > 0.005
+        or exists (select 1 from raw.paysplit s where s."PayNum" = p."PayNum" and s."DatePay" <> p."PayDate")"#,
+    ),
+    (
+        "paysplit ProcNum xor AdjNum",
+        r#"select count(*) from raw.paysplit where ("ProcNum" <> 0) = ("AdjNum" <> 0)"#,
+    ),
+    (
+        "PayType 0 => PayAmt 0",
+        r#"select count(*) from raw.payment where "PayType" = 0 and "PayAmt" <> 0"#,
+    ),
+    (
+        "money dated before as-of",
+        r#"select (select count(*) from raw.payment where "PayDate" >= '2026-06-30' or "PayDate" < '2023-01-01')
+        + (select count(*) from raw.adjustment where "AdjDate" >= '2026-06-30' or "AdjDate" < '2023-01-01')
+        + (select count(*) from raw.claimpayment where "CheckDate" >= '2026-06-30' or "CheckDate" < '2023-01-01')"#,
+    ),
+    (
+        "ClinicNum all 0",
+        r#"select (select count(*) from raw.appointment where "ClinicNum" <> 0) + (select count(*) from raw.procedurelog where "ClinicNum" <> 0)
+        + (select count(*) from raw.claim where "ClinicNum" <> 0) + (select count(*) from raw.payment where "ClinicNum" <> 0)
+        + (select count(*) from raw.paysplit where "ClinicNum" <> 0) + (select count(*) from raw.adjustment where "ClinicNum" <> 0)
+        + (select count(*) from raw.patient where "ClinicNum" <> 0) + (select count(*) from raw.claimpayment where "ClinicNum" <> 0)"#,
+    ),
+    (
+        "guarantor resolves and points at itself",
+        r#"select count(*) from raw.patient p where not exists
+        (select 1 from raw.patient g where g."PatNum" = p."Guarantor" and g."Guarantor" = g."PatNum")"#,
+    ),
+    (
+        "hygiene appointments carry a hygienist",
+        r#"select count(*) from raw.appointment where "IsHygiene" and "ProvHyg" = 0"#,
+    ),
+    (
+        "arrived <= seated <= dismissed",
+        r#"select count(*) from raw.appointment where "DateTimeSeated" < "DateTimeArrived" or "DateTimeDismissed" < "DateTimeSeated""#,
+    ),
+    (
+        "history: creation row, increasing stamps, final status, <= yesterday",
+        r#"select (select count(*) from raw.appointment a where not exists
+          (select 1 from raw.histappointment h where h."AptNum" = a."AptNum"))
+        + (select count(*) from raw.histappointment where "HistDateTStamp" >= '2026-06-30' or "HistDateTStamp" < '2023-01-01')
+        + (select count(*) from (select "HistDateTStamp" <= lag("HistDateTStamp") over (partition by "AptNum" order by "HistApptNum") bad
+             from raw.histappointment) t where bad)
+        + (select count(*) from raw.appointment a where a."AptStatus" in (2, 5) and a."AptStatus" <> (select h."AptStatus" from raw.histappointment h
+             where h."AptNum" = a."AptNum" order by h."HistDateTStamp" desc limit 1))"#,
+    ),
+    (
+        "recall: status 0, type with a trigger",
+        r#"select count(*) from raw.recall r where "RecallStatus" <> 0
+        or not exists (select 1 from raw.recalltrigger t where t."RecallTypeNum" = r."RecallTypeNum")"#,
+    ),
+    (
+        "adjustments: provider and sign",
+        r#"select count(*) from raw.adjustment a where "ProvNum" = 0 or "AdjAmt" >= 0
+        or not exists (select 1 from raw.definition d where d."DefNum" = a."AdjType" and d."Category" = 1)"#,
+    ),
+    (
+        "patplan and inssub resolve",
+        r#"select (select count(*) from raw.patplan p where not exists (select 1 from raw.inssub s where s."InsSubNum" = p."InsSubNum"))
+        + (select count(*) from raw.inssub s where not exists (select 1 from raw.patient p where p."PatNum" = s."Subscriber"))
+        + (select count(*) from raw.claimproc c where not exists (select 1 from raw.procedurelog p where p."ProcNum" = c."ProcNum"))"#,
+    ),
+    (
+        "no active patient with a sentinel birth date",
+        r#"select count(*) from raw.patient where "PatStatus" = 0 and "Birthdate" = '0001-01-01'"#,
+    ),
+];
+
+#[test]
+fn the_demo_keeps_the_ledger_and_the_contract_and_is_the_same_whatever_the_jobs() {
+    let one = support::TestDb::new("scenario_jobs1");
+    let four = support::TestDb::new("scenario_jobs4");
+    generate(&one, "1");
+    generate(&four, "4");
+    let target = one.target.clone();
+    let (failures, volumes, window) = support::block_on(move || async move {
+        let mut c = target.connect().await.unwrap();
+        let mut failures = Vec::new();
+        for (label, sql) in CHECKS {
+            let bad: i64 = sqlx::query_scalar(&format!("select ({sql})::int8"))
+                .fetch_one(&mut c)
+                .await
+                .unwrap_or_else(|e| panic!("{label}: {e}"));
+            if bad != 0 {
+                failures.push(format!("{label}: {bad}"));
+            }
+        }
+        let mut volumes = Vec::new();
+        for table in FAMILY_TABLES {
+            let n: i64 = sqlx::query_scalar(&format!("select count(*) from raw.{table}"))
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            volumes.push(format!("{table} {n}"));
+        }
+        let window: i64 = sqlx::query_scalar(
+            r#"select count(*) from raw.recall where "DateDue" >= '2023-01-01' and "DateDue" < '2026-06-30'"#,
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        (failures, volumes, window)
+    });
+    eprintln!(
+        "volumes at scale 0.2: {}; recalls due in window {window}",
+        volumes.join(", ")
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (a, b) = (checksums(&one), checksums(&four));
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
+
+fn checksums(db: &support::TestDb) -> Vec<(String, String)> {
+    let target = db.target.clone();
+    support::block_on(move || async move {
+        let mut c = target.connect().await.unwrap();
+        sqlx::query_as::<_, (String, String)>(
+            "select table_name, checksum from dentsynth.manifest_table where schema_name = 'raw' order by 1",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+    })
+}
