@@ -653,7 +653,8 @@ async fn run_parallel(
     Ok(())
 }
 
-/// Streams one table's rows into `COPY ... FROM STDIN`.
+/// Streams one table's rows into `COPY ... FROM STDIN WITH (FREEZE)` (allowed because the table was
+/// created in the same transaction: the rows are written frozen, so no vacuum has to revisit them).
 async fn copy_table(
     connection: &mut PgConnection,
     build: &str,
@@ -662,7 +663,11 @@ async fn copy_table(
     csv: Option<(std::path::PathBuf, Vec<String>)>,
     progress: Arc<dyn Progress>,
 ) -> Result<(u64, String), GenerateError> {
-    let statement = format!("copy {}.{} from stdin", quote_ident(build), quote_ident(table));
+    let statement = format!(
+        "copy {}.{} from stdin with (freeze)",
+        quote_ident(build),
+        quote_ident(table)
+    );
     let context = format!("loading table {table}");
     let mut copy = connection
         .copy_in_raw(&statement)

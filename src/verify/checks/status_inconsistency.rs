@@ -109,9 +109,12 @@ impl Situation {
 pub fn build(context: &Context<'_>, situation: Situation) -> CheckSql {
     let procedures = context.table("procedurelog");
     let claimprocs = context.table("claimproc");
-    let attached = |status: u8, extra: &str| {
+    // Membership tests against uncorrelated subqueries, so that PostgreSQL hashes each subquery once
+    // (the raw tables have no index on AptNum or ClaimNum; a correlated EXISTS under OR would scan
+    // the child table once per parent row).
+    let attached = |status: u8| {
         format!(
-            "exists (select 1 from {procedures} as p where p.\"AptNum\" = a.\"AptNum\" and p.\"ProcStatus\" = {status}{extra})"
+            "a.\"AptNum\" in (select p.\"AptNum\" from {procedures} as p where p.\"ProcStatus\" = {status})"
         )
     };
     let (table, alias, scope, violation): (&str, &str, Vec<String>, String) = match situation {
@@ -119,47 +122,50 @@ pub fn build(context: &Context<'_>, situation: Situation) -> CheckSql {
             "appointment",
             "a",
             vec!["a.\"AptStatus\" = 2".into()],
+            // Clean: at least one completed procedure, and every completed one dated on the visit day.
             format!(
-                "(not {} or {})",
-                attached(2, " and p.\"ProcDate\" = a.\"AptDateTime\"::date"),
-                attached(2, " and p.\"ProcDate\" is distinct from a.\"AptDateTime\"::date")
+                "not ((a.\"AptNum\", a.\"AptDateTime\"::date, a.\"AptDateTime\"::date) in \
+                 (select p.\"AptNum\", min(p.\"ProcDate\"), max(p.\"ProcDate\") from {procedures} as p \
+                 where p.\"ProcStatus\" = 2 group by p.\"AptNum\" having count(*) = count(p.\"ProcDate\")))"
             ),
         ),
         Situation::CompletedAppointmentWithPlannedProcedure => (
             "appointment",
             "a",
             vec!["a.\"AptStatus\" = 2".into()],
-            attached(1, ""),
+            attached(1),
         ),
         Situation::ScheduledAppointmentWithCompletedProcedure => (
             "appointment",
             "a",
             vec!["a.\"AptStatus\" = 1".into()],
-            attached(2, ""),
+            attached(2),
         ),
         Situation::BrokenAppointmentWithCompletedProcedure => (
             "appointment",
             "a",
             vec!["a.\"AptStatus\" = 5".into()],
-            attached(2, ""),
+            attached(2),
         ),
         Situation::ClaimWithoutClaimProcedures => (
             "claim",
             "c",
             vec![],
-            format!("not exists (select 1 from {claimprocs} as cp where cp.\"ClaimNum\" = c.\"ClaimNum\")"),
+            format!(
+                "not (c.\"ClaimNum\" in (select cp.\"ClaimNum\" from {claimprocs} as cp where cp.\"ClaimNum\" is not null))"
+            ),
         ),
         Situation::ReceivedClaimWithoutPayment => {
             let received = format!(
-                "select 1 from {claimprocs} as cp where cp.\"ClaimNum\" = c.\"ClaimNum\" and cp.\"Status\" in (1, 4)"
+                "select cp.\"ClaimNum\" from {claimprocs} as cp where cp.\"Status\" in (1, 4) and cp.\"ClaimNum\" is not null"
             );
             (
                 "claim",
                 "c",
                 vec!["c.\"ClaimStatus\" = 'R'".into()],
                 format!(
-                    "(not {} or not exists ({received}) or exists ({received} and cp.\"InsPayAmt\" <> 0 \
-                     and coalesce(cp.\"ClaimPaymentNum\", 0) = 0))",
+                    "(not {} or not (c.\"ClaimNum\" in ({received})) or c.\"ClaimNum\" in ({received} \
+                     and cp.\"InsPayAmt\" <> 0 and coalesce(cp.\"ClaimPaymentNum\", 0) = 0))",
                     is_set(&column("c", "DateReceived"))
                 ),
             )

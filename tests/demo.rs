@@ -1,0 +1,49 @@
+//! The default demo, as CI builds it: the built-in profile, seed 42, as-of 2026-06-30, scale 1,
+//! verified with every built-in rule against the committed report `snapshots/opendental/verify.txt`.
+//! A generator change that alters any finding shows up here as a diff; accept it deliberately with
+//! `dentsynth verify --as-of 2026-06-30 --snapshot snapshots/opendental/verify.txt --bless`.
+
+mod support;
+
+use std::path::Path;
+
+use support::{dentsynth, text, TestDb};
+
+#[test]
+fn the_default_demo_matches_its_committed_verify_snapshot() {
+    let demo = TestDb::new("default_demo_snapshot");
+    let output = dentsynth()
+        .args([
+            "generate",
+            "--database-url",
+            &demo.url,
+            "--seed",
+            "42",
+            "--as-of",
+            "2026-06-30",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output).1);
+
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/opendental/verify.txt");
+    let output = dentsynth()
+        .args([
+            "verify",
+            "--database-url",
+            &demo.url,
+            "--as-of",
+            "2026-06-30",
+            "--snapshot",
+        ])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the default demo's verify report drifted from {}:\n{stdout}\n{stderr}",
+        snapshot.display()
+    );
+}
