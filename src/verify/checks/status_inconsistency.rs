@@ -234,9 +234,12 @@ mod tests {
         };
         let sql = build(&context, Situation::CompletedAppointmentWithoutCompletedProcedure);
         assert!(sql.offending.starts_with(
-            "select a.\"AptNum\" from \"raw\".\"appointment\" as a where a.\"AptStatus\" = 2 and (not exists"
-        ));
-        assert!(sql.offending.contains("p.\"ProcDate\" = a.\"AptDateTime\"::date"));
+            "select a.\"AptNum\" from \"raw\".\"appointment\" as a where a.\"AptStatus\" = 2 and not ((a.\"AptNum\", a.\"AptDateTime\"::date, a.\"AptDateTime\"::date) in"
+        ), "{}", sql.offending);
+        assert!(sql.offending.contains("min(p.\"ProcDate\"), max(p.\"ProcDate\")"));
+        assert!(sql
+            .offending
+            .contains("where p.\"ProcStatus\" = 2 group by p.\"AptNum\""));
         assert_eq!(
             sql.checked.unwrap(),
             "select count(*) from \"raw\".\"appointment\" as a where a.\"AptStatus\" = 2"
