@@ -115,10 +115,85 @@ impl RowSource for TableGenerator {
                 .collect();
         }
         let mut rng = self.rows_key.stream(index);
-        self.columns
+        let mut row: Vec<Value> = self
+            .columns
             .iter()
             .map(|column| column.value(index, self.plan.rows, &mut rng, &self.clock))
-            .collect()
+            .collect();
+        order_dates(&self.columns, &mut row);
+        row
+    }
+}
+
+/// The role of a date column within its row, read from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum DateRole {
+    /// An ordinary date (an event, an entry stamp).
+    Event,
+    /// The end of something that starts in the same row (`DateTimeEnd`, `DateTimeFinished`, ...).
+    End,
+    /// An edit or update stamp (`SecDateTEdit`, `DateTStamp`, `updated_at`, ...): the row's latest.
+    Edit,
+}
+
+fn date_role(name: &str) -> DateRole {
+    let lower = name.to_ascii_lowercase();
+    if ["tedit", "tstamp", "updated", "edited", "modified"]
+        .iter()
+        .any(|f| lower.contains(f))
+    {
+        DateRole::Edit
+    } else if [
+        "finished",
+        "dismissed",
+        "dateend",
+        "datetimeend",
+        "enddate",
+        "end_",
+    ]
+    .iter()
+    .any(|f| lower.contains(f))
+    {
+        DateRole::End
+    } else {
+        DateRole::Event
+    }
+}
+
+/// Keeps the dates of a row in order (created <= ended <= edited): an end is moved to no earlier
+/// than the row's events, an edit stamp to no earlier than everything else. Unset values (NULL,
+/// sentinels before 1900) are left alone. Every moved value stays within the history window,
+/// because it becomes another value of the same row.
+fn order_dates(columns: &[ColumnGenerator], row: &mut [Value]) {
+    let stamp = |value: &Value| match value {
+        Value::Date(date) if date.year() > 1900 => Some(date.and_time(NaiveTime::MIN)),
+        Value::Timestamp(stamp) if stamp.year() > 1900 => Some(*stamp),
+        _ => None,
+    };
+    for role in [DateRole::End, DateRole::Edit] {
+        let latest = columns
+            .iter()
+            .zip(row.iter())
+            .filter(|(column, _)| {
+                matches!(column.plan.source, Source::Stats(_)) && date_role(&column.plan.name) < role
+            })
+            .filter_map(|(_, value)| stamp(value))
+            .max();
+        let Some(latest) = latest else { continue };
+        for (column, value) in columns.iter().zip(row.iter_mut()) {
+            if !matches!(column.plan.source, Source::Stats(_)) || date_role(&column.plan.name) != role {
+                continue;
+            }
+            match value {
+                Value::Timestamp(current) if current.year() > 1900 && *current < latest => *current = latest,
+                Value::Date(current)
+                    if current.year() > 1900 && current.and_time(NaiveTime::MIN) < latest =>
+                {
+                    *current = latest.date()
+                }
+                _ => {}
+            }
+        }
     }
 }
 
@@ -165,6 +240,14 @@ impl ColumnGenerator {
         }
         if roll < parent.null_fraction + parent.none_fraction {
             return none();
+        }
+        if !parent.mix.is_empty() {
+            let pick: f64 = rng.gen();
+            let index = parent
+                .mix
+                .partition_point(|(_, cumulative)| *cumulative <= pick)
+                .min(parent.mix.len() - 1);
+            return Value::Raw(parent.mix[index].0.clone());
         }
         let position = match &self.cumulative {
             Some(cumulative) if cumulative.last().copied().unwrap_or(0) > 0 => {
@@ -580,5 +663,56 @@ fn fake_text(kind: FakeKind, stats: &ColumnStats, rng: &mut ChaCha8Rng) -> Strin
                 .trim_end()
                 .to_string()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::plan::{ColumnPlan, Source};
+
+    fn column(name: &str, kind: ColumnKind) -> ColumnGenerator {
+        ColumnGenerator {
+            plan: ColumnPlan {
+                name: name.to_string(),
+                kind,
+                data_type: "timestamp without time zone".to_string(),
+                nullable: true,
+                max_length: None,
+                numeric_scale: None,
+                numeric_precision: None,
+                source: Source::Stats(Box::default()),
+            },
+            cumulative: None,
+            fake: FakeKind::Words,
+        }
+    }
+
+    #[test]
+    fn a_row_keeps_created_before_ended_before_edited() {
+        let at = |day: u32| {
+            Value::Timestamp(
+                NaiveDate::from_ymd_opt(2025, 3, day)
+                    .unwrap()
+                    .and_hms_opt(9, 0, 0)
+                    .unwrap(),
+            )
+        };
+        let columns = [
+            column("DateTimeOriginal", ColumnKind::Timestamp),
+            column("DateTimeFinished", ColumnKind::Timestamp),
+            column("SecDateTEdit", ColumnKind::Timestamp),
+            column("DateTimeEntry", ColumnKind::Timestamp),
+        ];
+        let mut row = vec![at(20), at(5), at(1), at(10)];
+        order_dates(&columns, &mut row);
+        assert_eq!(row, vec![at(20), at(20), at(20), at(10)]);
+        // Unset values stay unset.
+        let mut row = vec![at(20), Value::Null, Value::Null, at(10)];
+        order_dates(&columns, &mut row);
+        assert_eq!(row[1], Value::Null);
+        assert_eq!(date_role("DateTStamp"), DateRole::Edit);
+        assert_eq!(date_role("DateTimeEnd"), DateRole::End);
+        assert_eq!(date_role("AptDateTime"), DateRole::Event);
     }
 }

@@ -54,6 +54,8 @@ pub struct ParentRef {
     pub parents_without_children: f64,
     /// Assign parents in key order with the exact children-per-parent counts (the table's main key).
     pub ordered: bool,
+    /// For explicit keys: the profile's mix of them (cumulative shares), when it has one.
+    pub mix: Vec<(String, f64)>,
 }
 
 /// One column of a planned table.
@@ -151,12 +153,20 @@ pub fn build(profile: &Profile, scale: f64) -> Plan {
                         && matches!(keys, ParentKeys::Range(_))
                         && relationship.children_per_parent.is_some();
                     ordered_taken |= ordered;
+                    let mix = key_mix(&keys, &stats);
                     Source::Parent(ParentRef {
+                        mix,
                         parent_table: relationship.parent_table.clone(),
                         keys,
                         zero_means_none: relationship.zero_means_none,
+                        // The "none" share: measured as a sentinel, or authored as the category "0".
                         none_fraction: if relationship.zero_means_none {
-                            stats.sentinels.get("0").copied().unwrap_or(0.0)
+                            stats
+                                .sentinels
+                                .get("0")
+                                .or_else(|| stats.categories.as_ref().and_then(|c| c.frequencies.get("0")))
+                                .copied()
+                                .unwrap_or(0.0)
                         } else {
                             0.0
                         },
@@ -219,6 +229,30 @@ fn index_first_column<'t>(definition: &str, table: &'t Table) -> Option<&'t str>
     let inside = definition.split_once('(')?.1;
     let first = inside.split([',', ')']).next()?.trim().trim_matches('"');
     table.structure.column(first).map(|c| c.name.as_str())
+}
+
+/// The profile's categorical mix over explicit parent keys (keys it does not list, or lists but the
+/// parent lacks, are dropped), as cumulative shares normalised to 1; empty when there is none.
+fn key_mix(keys: &ParentKeys, stats: &ColumnStats) -> Vec<(String, f64)> {
+    let (ParentKeys::List(list), Some(categories)) = (keys, &stats.categories) else {
+        return Vec::new();
+    };
+    let known: BTreeSet<&str> = list.iter().map(String::as_str).collect();
+    let chosen: Vec<(&String, f64)> = categories
+        .frequencies
+        .iter()
+        .filter(|(value, share)| known.contains(value.as_str()) && **share > 0.0)
+        .map(|(value, share)| (value, *share))
+        .collect();
+    let total: f64 = chosen.iter().map(|(_, share)| share).sum();
+    let mut cumulative = 0.0;
+    chosen
+        .into_iter()
+        .map(|(value, share)| {
+            cumulative += share / total;
+            (value.clone(), cumulative)
+        })
+        .collect()
 }
 
 /// The keys a parent offers: reference rows (filtered by the relationship's parent filter) or 1..=n.
