@@ -58,6 +58,8 @@ pub struct TableGenerator {
 
 struct ColumnGenerator {
     plan: ColumnPlan,
+    /// Its date role within the row, when its values come from statistics (None otherwise).
+    date_role: Option<DateRole>,
     /// For the ordered parent column: cumulative children counts per parent key (1-based order).
     cumulative: Option<Vec<u64>>,
     fake: FakeKind,
@@ -76,6 +78,8 @@ impl TableGenerator {
                     _ => None,
                 };
                 ColumnGenerator {
+                    date_role: (matches!(column.source, Source::Stats(_)) && column.kind.is_temporal())
+                        .then(|| date_role(&column.name)),
                     plan: column.clone(),
                     cumulative,
                     fake: FakeKind::for_column(&column.name),
@@ -165,6 +169,12 @@ fn date_role(name: &str) -> DateRole {
 /// sentinels before 1900) are left alone. Every moved value stays within the history window,
 /// because it becomes another value of the same row.
 fn order_dates(columns: &[ColumnGenerator], row: &mut [Value]) {
+    if !columns
+        .iter()
+        .any(|c| matches!(c.date_role, Some(DateRole::End | DateRole::Edit)))
+    {
+        return;
+    }
     let stamp = |value: &Value| match value {
         Value::Date(date) if date.year() > 1900 => Some(date.and_time(NaiveTime::MIN)),
         Value::Timestamp(stamp) if stamp.year() > 1900 => Some(*stamp),
@@ -174,14 +184,12 @@ fn order_dates(columns: &[ColumnGenerator], row: &mut [Value]) {
         let latest = columns
             .iter()
             .zip(row.iter())
-            .filter(|(column, _)| {
-                matches!(column.plan.source, Source::Stats(_)) && date_role(&column.plan.name) < role
-            })
+            .filter(|(column, _)| column.date_role.is_some_and(|r| r < role))
             .filter_map(|(_, value)| stamp(value))
             .max();
         let Some(latest) = latest else { continue };
         for (column, value) in columns.iter().zip(row.iter_mut()) {
-            if !matches!(column.plan.source, Source::Stats(_)) || date_role(&column.plan.name) != role {
+            if column.date_role != Some(role) {
                 continue;
             }
             match value {
@@ -685,6 +693,7 @@ mod tests {
             },
             cumulative: None,
             fake: FakeKind::Words,
+            date_role: Some(date_role(name)),
         }
     }
 
