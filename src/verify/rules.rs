@@ -1266,59 +1266,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Column, KeyConstraint, Relationship, Settings, Source, TableStats, TableStructure};
+    use crate::profile::Relationship;
 
-    fn table(name: &str, columns: &[(&str, ColumnKind)]) -> Table {
-        Table {
-            name: name.to_string(),
-            structure: TableStructure {
-                columns: columns
-                    .iter()
-                    .enumerate()
-                    .map(|(index, (column, kind))| Column {
-                        name: column.to_string(),
-                        position: index as u32 + 1,
-                        data_type: match kind {
-                            ColumnKind::Integer => "bigint",
-                            ColumnKind::Date => "date",
-                            ColumnKind::Timestamp => "timestamp without time zone",
-                            ColumnKind::Float => "double precision",
-                            _ => "text",
-                        }
-                        .to_string(),
-                        kind: *kind,
-                        nullable: true,
-                        default: None,
-                        identity: None,
-                        max_length: None,
-                        numeric_precision: None,
-                        numeric_scale: None,
-                    })
-                    .collect(),
-                primary_key: Some(KeyConstraint {
-                    name: format!("{name}_pkey"),
-                    columns: vec![columns[0].0.to_string()],
-                }),
-                unique_constraints: vec![],
-                check_constraints: vec![],
-                indexes: vec![],
-                foreign_keys: vec![],
-            },
-            stats: TableStats::default(),
-            reference: None,
-        }
-    }
-
+    /// The shared mini profile of the check tests, with two relationships (one rejected).
     fn profile() -> Profile {
         use ColumnKind::*;
-        let mut tables = BTreeMap::new();
-        for t in [
-            table(
+        let mut profile = crate::verify::checks::test_support::profile(&[
+            (
                 "patient",
+                &["PatNum"],
                 &[("PatNum", Integer), ("Guarantor", Integer), ("LName", Text)],
             ),
-            table(
+            (
                 "claim",
+                &["ClaimNum"],
                 &[
                     ("ClaimNum", Integer),
                     ("PatNum", Integer),
@@ -1327,62 +1288,42 @@ mod tests {
                     ("ClaimStatus", Text),
                 ],
             ),
-        ] {
-            tables.insert(t.name.clone(), t);
-        }
-        Profile {
-            format_version: crate::profile::FORMAT_VERSION,
-            name: "mini".into(),
-            source: Source {
-                description: "test".into(),
-                database: "db".into(),
-                system_identifier: None,
-                schema: "raw".into(),
-                server_version: "15".into(),
-                opendental: true,
+        ]);
+        profile.relationships = vec![
+            Relationship {
+                child_table: "claim".into(),
+                child_column: "PatNum".into(),
+                parent_table: "patient".into(),
+                parent_column: "PatNum".into(),
+                origin: Origin::Opendental,
+                zero_means_none: false,
+                child_filter: None,
+                parent_filter: None,
+                verdict: Verdict::Confirmed,
+                evidence: None,
+                children_per_parent: None,
+                parents_without_children: None,
+                lag: None,
+                note: None,
             },
-            settings: Settings {
-                min_group_size: 10,
-                sample_rows: None,
-                calibration: vec![],
+            Relationship {
+                child_table: "patient".into(),
+                child_column: "Guarantor".into(),
+                parent_table: "patient".into(),
+                parent_column: "PatNum".into(),
+                origin: Origin::NameMatch,
+                zero_means_none: false,
+                child_filter: None,
+                parent_filter: None,
+                verdict: Verdict::Rejected,
+                evidence: None,
+                children_per_parent: None,
+                parents_without_children: None,
+                lag: None,
+                note: None,
             },
-            sequences: vec![],
-            relationships: vec![
-                Relationship {
-                    child_table: "claim".into(),
-                    child_column: "PatNum".into(),
-                    parent_table: "patient".into(),
-                    parent_column: "PatNum".into(),
-                    origin: Origin::Opendental,
-                    zero_means_none: false,
-                    child_filter: None,
-                    parent_filter: None,
-                    verdict: Verdict::Confirmed,
-                    evidence: None,
-                    children_per_parent: None,
-                    parents_without_children: None,
-                    lag: None,
-                    note: None,
-                },
-                Relationship {
-                    child_table: "patient".into(),
-                    child_column: "Guarantor".into(),
-                    parent_table: "patient".into(),
-                    parent_column: "PatNum".into(),
-                    origin: Origin::NameMatch,
-                    zero_means_none: false,
-                    child_filter: None,
-                    parent_filter: None,
-                    verdict: Verdict::Rejected,
-                    evidence: None,
-                    children_per_parent: None,
-                    parents_without_children: None,
-                    lag: None,
-                    note: None,
-                },
-            ],
-            tables,
-        }
+        ];
+        profile
     }
 
     fn load_text(text: &str) -> Result<Vec<Instance>, RuleError> {
