@@ -88,6 +88,12 @@ pub(super) async fn run(context: &Context, args: GenerateArgs) -> anyhow::Result
         }
         print_line(table)?;
     }
+    for adaptation in &manifest.adaptations {
+        context.note(format!(
+            "{}.{} {} (profile {}): {}",
+            adaptation.table, adaptation.statistic, adaptation.achieved, adaptation.target, adaptation.reason
+        ));
+    }
     let seconds = manifest.seconds.max(1e-9);
     print_line(format!(
         "generated {} rows in {} tables in {:.1} s ({:.0} rows/s)",

@@ -13,7 +13,7 @@ use sqlx::{Connection, PgConnection};
 
 use super::generic::{Clock, TableGenerator};
 use super::plan::{self, ParentKeys, Plan, Source};
-use super::scenario::{self, RowSource};
+use super::scenario::{self, Adaptation, RowSource};
 use super::value::{push_copy_row, push_csv_header, push_csv_row};
 use super::{schema, GenerateError, Options, Sources};
 use crate::db::{quote_ident, quote_literal, Target};
@@ -50,6 +50,8 @@ pub struct Manifest {
     pub seconds: f64,
     /// Names of the scenarios that generated tables.
     pub scenarios: Vec<String>,
+    /// Where the scenarios depart from the profile, and why.
+    pub adaptations: Vec<Adaptation>,
 }
 
 /// Generates the demo: into the database `target` (when `options.load`) and/or `options.out_dir`.
@@ -62,7 +64,7 @@ pub async fn generate(
     let started = Instant::now();
     let initial = plan::build(profile, options.scale);
     let clock = Clock::new(options.as_of, options.months);
-    let (sources, scenarios, plan) = row_sources(profile, &initial, options.seed, clock);
+    let (sources, scenarios, plan, adaptations) = row_sources(profile, &initial, options.seed, clock);
 
     if let Some(dir) = &options.out_dir {
         fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
@@ -73,7 +75,9 @@ pub async fn generate(
     }
 
     let tables = match (options.load, target) {
-        (true, Some(target)) => load_database(target, profile, &plan, &sources, options, progress).await?,
+        (true, Some(target)) => {
+            load_database(target, profile, &plan, &sources, options, &adaptations, progress).await?
+        }
         _ => write_files_only(&plan, &sources, options, progress).await?,
     };
     let total_rows = tables.iter().map(|t| t.rows).sum();
@@ -82,6 +86,7 @@ pub async fn generate(
         total_rows,
         seconds: started.elapsed().as_secs_f64(),
         scenarios,
+        adaptations,
     })
 }
 
@@ -89,7 +94,12 @@ pub async fn generate(
 /// One row source per table with rows: a scenario's when it owns the table, else the generic one.
 /// Returns the plan adjusted to the scenarios' actual row counts, so that generic children of a
 /// scenario-owned table draw keys that exist.
-fn row_sources(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> (Sources, Vec<String>, Plan) {
+fn row_sources(
+    profile: &Profile,
+    plan: &Plan,
+    seed: u64,
+    clock: Clock,
+) -> (Sources, Vec<String>, Plan, Vec<Adaptation>) {
     let scenarios: Vec<Box<dyn scenario::Scenario>> = scenario::registry()
         .into_iter()
         .filter_map(|factory| factory(profile, plan, seed, clock))
@@ -135,7 +145,12 @@ fn row_sources(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> (Sour
             (source.rows() > 0).then(|| (table_plan.name.clone(), source))
         })
         .collect();
-    (Arc::new(sources), used, adjusted)
+    let adaptations = scenarios
+        .iter()
+        .filter(|s| used.iter().any(|name| name == s.name()))
+        .flat_map(|s| s.adaptations())
+        .collect();
+    (Arc::new(sources), used, adjusted, adaptations)
 }
 
 fn write_error(path: &Path, error: impl std::fmt::Display) -> GenerateError {
@@ -387,6 +402,7 @@ async fn load_database(
     plan: &Plan,
     sources: &Sources,
     options: &Options,
+    adaptations: &[Adaptation],
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<TableReport>, GenerateError> {
     let mut coordinator = match target.connect().await {
@@ -422,6 +438,7 @@ async fn load_database(
         plan,
         sources,
         options,
+        adaptations,
         &build,
         progress,
     )
@@ -447,6 +464,7 @@ async fn build_and_swap(
     plan: &Plan,
     sources: &Sources,
     options: &Options,
+    adaptations: &[Adaptation],
     build: &str,
     progress: Arc<dyn Progress>,
 ) -> Result<Vec<TableReport>, GenerateError> {
@@ -614,7 +632,7 @@ async fn build_and_swap(
     ));
     swap.push_str(&format!("alter schema {b} rename to {s};\n"));
     swap.push_str(&format!("drop schema if exists {old} cascade;\n"));
-    swap.push_str(&manifest_sql(profile, options, &reports));
+    swap.push_str(&manifest_sql(profile, options, adaptations, &reports));
     swap.push_str("commit;\n");
     execute(coordinator, &swap, "swapping the new schema in").await?;
     Ok(reports)
@@ -734,7 +752,12 @@ fn sequence_positions(profile: &Profile, build: &str, reports: &[TableReport]) -
 }
 
 /// The run manifest: schema `dentsynth`, one row per generated schema and one per table.
-fn manifest_sql(profile: &Profile, options: &Options, reports: &[TableReport]) -> String {
+fn manifest_sql(
+    profile: &Profile,
+    options: &Options,
+    adaptations: &[Adaptation],
+    reports: &[TableReport],
+) -> String {
     let arguments = serde_json::json!({
         "seed": options.seed,
         "scale": options.scale,
@@ -742,6 +765,7 @@ fn manifest_sql(profile: &Profile, options: &Options, reports: &[TableReport]) -
         "months": options.months,
         "schema": options.schema,
         "profile": options.profile_name,
+        "adaptations": adaptations,
     });
     let schema = quote_literal(&options.schema);
     let mut sql = String::from(

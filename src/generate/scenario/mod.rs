@@ -20,6 +20,21 @@ pub trait RowSource: Send + Sync {
     fn row(&self, index: u64) -> Vec<Value>;
 }
 
+/// A place where a scenario departs from the profile's statistics, and why (the dbt contract's row
+/// windows take precedence over the profile's volumes, for instance). Printed by `generate` and
+/// recorded in the run manifest, so that the fidelity report can tell a deliberate departure from
+/// a miss.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Adaptation {
+    pub table: String,
+    /// What departs: `rows`, or a column name.
+    pub statistic: String,
+    /// The profile's value (scaled) and what the scenario produces instead.
+    pub target: f64,
+    pub achieved: f64,
+    pub reason: String,
+}
+
 /// A simulation owning a group of tables.
 pub trait Scenario: Send + Sync {
     /// A short name for messages and the run manifest.
@@ -28,6 +43,10 @@ pub trait Scenario: Send + Sync {
     fn owns(&self, table: &str) -> bool;
     /// The row source for an owned table.
     fn source(&self, table: &str) -> std::sync::Arc<dyn RowSource>;
+    /// Where the scenario departs from the profile, and why.
+    fn adaptations(&self) -> Vec<Adaptation> {
+        Vec::new()
+    }
 }
 
 /// Builds the scenarios that apply to a profile. Each scenario decides from the profile whether it

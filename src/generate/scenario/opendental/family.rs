@@ -8,7 +8,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::setup::{add_interval, Setup};
+use super::setup::{add_interval, Setup, FUTURE_DAYS};
 use crate::generate::rng::StreamKey;
 
 pub struct Patient {
@@ -402,7 +402,7 @@ fn simulate_patient(
     let mut all: Vec<(NaiveDate, bool)> = dates.into_iter().map(|d| (d, false)).collect();
     if future {
         // Decaying tail up to about 13 months ahead.
-        let ahead = ((-(1.0 - rng.gen::<f64>()).ln() * 75.0) as i64).clamp(1, 395);
+        let ahead = ((-(1.0 - rng.gen::<f64>()).ln() * 75.0) as i64).clamp(1, FUTURE_DAYS);
         let mut day = clock.as_of + Duration::days(ahead);
         while !setup.open(day) {
             day += Duration::days(1);
@@ -628,17 +628,20 @@ fn simulate_patient(
         settle_visit(setup, rng, rows, member, &visit_procs, date, primary);
     }
 
-    // Recall rows for active patients with a completed visit.
+    // Recall rows (one per recall type the patient is on) for every patient with a completed
+    // visit: OpenDental computes them while the patient is active and keeps them afterwards, so a
+    // lapsed patient's rows stay overdue. When the contract's window of recalls due needs more rows
+    // than the patient has types (small scales), a type repeats, due from an older visit.
     let rng = &mut recall_rng;
-    if active && !completed_dates.is_empty() && recall_draw[0] >= setup.without_recall {
+    if !completed_dates.is_empty() && recall_draw[0] >= setup.without_recall {
         let wanted = count(
             rng,
             setup.recalls_per_patient.quantile(recall_draw[1]) * intensity.recalls,
-        )
-        .max(1);
+        );
+        let distinct = setup.recall_type_mix.len();
         let mut chosen: Vec<u32> = Vec::new();
         for _ in 0..wanted * 4 {
-            if chosen.len() >= wanted {
+            if chosen.len() >= wanted.min(distinct) {
                 break;
             }
             if let Some(kind) = setup.recall_type_mix.pick(rng) {
@@ -647,23 +650,39 @@ fn simulate_patient(
                 }
             }
         }
+        while chosen.len() < wanted {
+            match setup.recall_type_mix.pick(rng) {
+                Some(kind) => chosen.push(kind),
+                None => break,
+            }
+        }
         let next_future = rows
             .appointments
             .iter()
             .filter(|a| a.patient == member && a.status == 1)
             .map(|a| a.when.date())
             .min();
+        let mut visits = completed_dates.clone();
+        visits.sort_unstable_by(|a, b| b.cmp(a));
+        let mut seen: Vec<u32> = Vec::new();
         for kind in chosen {
             let Some(recall_type) = setup.recall_types.iter().find(|t| t.num == kind) else {
                 continue;
             };
-            let previous = rows
+            let repeat = seen.iter().filter(|k| **k == kind).count();
+            seen.push(kind);
+            let mut triggers: Vec<NaiveDate> = rows
                 .procedures
                 .iter()
                 .filter(|p| p.patient == member && p.status == 2 && recall_type.triggers.contains(&p.code))
                 .map(|p| p.date)
-                .max();
-            let base = previous.unwrap_or(completed_dates[0]);
+                .collect();
+            triggers.sort_unstable_by(|a, b| b.cmp(a));
+            triggers.dedup();
+            let previous = triggers.get(repeat).copied();
+            let base = previous
+                .or_else(|| visits.get(repeat.min(visits.len() - 1)).copied())
+                .unwrap_or(completed_dates[0]);
             let due = add_interval(base, recall_type.interval);
             rows.recalls.push(Recall {
                 patient: member,

@@ -60,6 +60,13 @@ pub const FAMILY_TABLES: [&str; 14] = [
     "recall",
 ];
 
+/// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
+/// (dbt_dental_models.md §3.8, `stg_opendental__recall` 5,000-15,000, error severity).
+pub const RECALL_WINDOW: (u64, u64) = (5_000, 15_000);
+
+/// The dbt contract's patient window (int_patient_profile 1,000-100,000, dbt_dental_models.md §3.8).
+pub const CONTRACT_PATIENTS: (u64, u64) = (1_000, 100_000);
+
 /// Index of a family table in [`FAMILY_TABLES`].
 pub fn table_index(name: &str) -> Option<usize> {
     FAMILY_TABLES.iter().position(|t| *t == name)
@@ -91,6 +98,8 @@ pub struct Practice {
     pub sizes: Vec<u32>,
     /// Per family table: rows before each family (len = families + 1).
     pub offsets: Vec<Vec<u64>>,
+    /// Recalls due between 2023-01-01 and as-of (the contract's staged recalls).
+    pub recall_window: u64,
 }
 
 impl Practice {
@@ -130,6 +139,28 @@ impl Practice {
             i.history *= ratio("histappointment", at("histappointment"));
             i.subscriptions = (i.subscriptions * ratio("inssub", at("inssub"))).clamp(0.0, 1.0);
         }
+        // The contract's window of recalls due (staged recalls) takes precedence over the recall
+        // volume: more or fewer recall rows per patient until the count due in the window lands
+        // inside it with a margin.
+        let (low, high) = (RECALL_WINDOW.0 as f64 * 1.05, RECALL_WINDOW.1 as f64 * 0.95);
+        let mut recall_window = 0;
+        // Below the contract's patient window the contract cannot hold anyway: keep the profile's
+        // recall volume rather than 10 or more recalls per patient.
+        let rounds = if setup.patients >= CONTRACT_PATIENTS.0 {
+            12
+        } else {
+            1
+        };
+        for _ in 0..rounds {
+            let (_, window) = Self::count(&setup, seed, &sizes, None);
+            recall_window = window;
+            let window = window as f64;
+            if window >= low && window <= high {
+                break;
+            }
+            let goal = if window < low { low * 1.03 } else { high * 0.97 };
+            setup.intensity.recalls *= (goal / window.max(1.0)).clamp(0.2, 5.0);
+        }
         let mut offsets = vec![vec![0u64]; FAMILY_TABLES.len()];
         Self::count(&setup, seed, &sizes, Some(&mut offsets));
         Self {
@@ -137,7 +168,57 @@ impl Practice {
             seed,
             sizes,
             offsets,
+            recall_window,
         }
+    }
+
+    /// Where the simulation departs from the plan's volumes for the contract's sake.
+    /// `patients_per_scale`: the profile's patients at scale 1.
+    pub fn adaptations(&self, plan: &Plan, patients_per_scale: f64) -> Vec<super::Adaptation> {
+        let mut list = Vec::new();
+        let recall = self.rows(table_index("recall").expect("family table"));
+        let target = plan.table("recall").map(|t| t.rows).unwrap_or(0);
+        if target > 0 && (recall as f64 - target as f64).abs() > 0.1 * target as f64 {
+            list.push(super::Adaptation {
+                table: "recall".into(),
+                statistic: "rows".into(),
+                target: target as f64,
+                achieved: recall as f64,
+                reason: format!(
+                    "{} recalls are due between 2023-01-01 and as-of: the dbt contract's stg_opendental__recall window is {}-{} (dbt_dental_models.md §3.8)",
+                    self.recall_window, RECALL_WINDOW.0, RECALL_WINDOW.1
+                ),
+            });
+        }
+        let dentists = self.setup.providers as usize - self.setup.hygienists.len();
+        if self.setup.dentists.len() < dentists {
+            list.push(super::Adaptation {
+                table: "appointment".into(),
+                statistic: "ProvNum".into(),
+                target: dentists as f64,
+                achieved: self.setup.dentists.len() as f64,
+                reason: format!(
+                    "only {} of {} dentists see patients: distinct (appointment day, provider) pairs since 2023 must stay under the dbt contract's {} (dbt_dental_models.md §3.8)",
+                    self.setup.dentists.len(), dentists, setup::PROVIDER_DAYS
+                ),
+            });
+        }
+        let patients = self.rows(0);
+        if !(CONTRACT_PATIENTS.0..=CONTRACT_PATIENTS.1).contains(&patients) {
+            let per_scale = patients_per_scale;
+            list.push(super::Adaptation {
+                table: "patient".into(),
+                statistic: "rows".into(),
+                target: patients as f64,
+                achieved: patients as f64,
+                reason: format!(
+                    "the dbt contract needs {}-{} patients (int_patient_profile, dbt_dental_models.md §3.8), which with this profile is --scale {:.2} to {:.1}",
+                    CONTRACT_PATIENTS.0, CONTRACT_PATIENTS.1,
+                    CONTRACT_PATIENTS.0 as f64 / per_scale.max(1.0), CONTRACT_PATIENTS.1 as f64 / per_scale.max(1.0)
+                ),
+            });
+        }
+        list
     }
 
     /// Simulates every family once: totals per table, the recalls due in [2023-01-01, as-of), and
@@ -156,7 +237,7 @@ impl Practice {
             window += rows
                 .recalls
                 .iter()
-                .filter(|r| r.due >= low && r.due < setup.clock.as_of)
+                .filter(|r| r.due >= low && r.due <= setup.clock.as_of)
                 .count() as u64;
             let counts = family_counts(&rows);
             for (t, c) in counts.iter().enumerate() {
@@ -198,6 +279,7 @@ impl Practice {
 /// The scenario: owns the family tables.
 pub struct OpenDental {
     practice: Arc<Practice>,
+    adaptations: Vec<super::Adaptation>,
     generators: BTreeMap<String, Arc<TableGenerator>>,
     columns: BTreeMap<String, Arc<Vec<String>>>,
 }
@@ -244,6 +326,7 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
         );
     }
     Some(Box::new(OpenDental {
+        adaptations: practice.adaptations(plan, profile.tables["patient"].stats.row_count as f64),
         practice,
         generators,
         columns,
@@ -257,6 +340,10 @@ impl Scenario for OpenDental {
 
     fn owns(&self, table: &str) -> bool {
         table_index(table).is_some()
+    }
+
+    fn adaptations(&self) -> Vec<super::Adaptation> {
+        self.adaptations.clone()
     }
 
     fn source(&self, table: &str) -> Arc<dyn RowSource> {

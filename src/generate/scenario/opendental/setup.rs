@@ -12,6 +12,13 @@ use crate::generate::generic::Clock;
 use crate::generate::plan::Plan;
 use crate::profile::{Distribution, Profile, Table};
 
+/// How far ahead future (scheduled) appointments are booked, in days.
+pub const FUTURE_DAYS: i64 = 395;
+
+/// The dbt contract's limit on distinct (appointment date, ProvNum) pairs since 2023-01-01
+/// (dbt_dental_models.md §3.8: mart_appointment_summary and two other marts hold 1-10,000 rows).
+pub const PROVIDER_DAYS: u64 = 10_000;
+
 /// A weighted choice over values.
 #[derive(Debug, Clone, Default)]
 pub struct Mix<T> {
@@ -28,6 +35,11 @@ impl<T: Clone> Mix<T> {
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// The number of distinct values.
+    pub fn len(&self) -> usize {
+        self.items.len()
     }
 
     pub fn pick(&self, rng: &mut ChaCha8Rng) -> Option<T> {
@@ -304,7 +316,7 @@ impl Setup {
         // provider, the dentist is also the hygienist.
         let providers = target("provider").max(1) as u32;
         let hygienist_count = (providers / 3).max(1).min(providers.saturating_sub(1));
-        let dentists: Vec<u32> = (1..=providers - hygienist_count).collect();
+        let mut dentists: Vec<u32> = (1..=providers - hygienist_count).collect();
         let hygienists: Vec<u32> = if hygienist_count == 0 {
             dentists.clone()
         } else {
@@ -478,6 +490,26 @@ impl Setup {
         let other_proc_ratio = (1.0 - completed) / completed;
 
         let (by_month, by_weekday, by_hour) = temporal(profile, "appointment", "AptDateTime");
+        // Chair capacity against the contract: the appointment marts are grained by day x
+        // provider and hold at most PROVIDER_DAYS rows, so no more dentists see patients than the
+        // open days since 2023 (history plus the booked future) allow. The others stay in the
+        // provider table as former providers, as in production (8 of 58 licensed).
+        let open_days = {
+            let first = clock
+                .start
+                .max(NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid"));
+            let last = clock.as_of + Duration::days(FUTURE_DAYS);
+            (0..=(last - first).num_days())
+                .filter(|d| {
+                    by_weekday[(first + Duration::days(*d)).weekday().num_days_from_monday() as usize] > 0.0
+                })
+                .count()
+                .max(1)
+        };
+        let seeing = ((PROVIDER_DAYS as f64 * 0.95) / open_days as f64)
+            .floor()
+            .max(1.0) as usize;
+        dentists.truncate(seeing.max(1));
         let pattern_mix = Mix::new(
             categories(profile, "appointment", "Pattern")
                 .into_iter()
