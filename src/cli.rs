@@ -12,6 +12,7 @@ Examples:
   dentsynth local url                   print its connection URL (for psql, sqlx, dbt)
   dentsynth ping --database-url postgres://me@db.example.com/analytics
   dentsynth verify                      check the local demo against the built-in rules
+  dentsynth fidelity                    compare the local demo's statistics with the profile
 
 Exit status: 0 clean, 1 findings (or: the local cluster is not running), 2 the tool failed.";
 
@@ -99,6 +100,25 @@ Examples:
   dentsynth verify --snapshot snapshots/opendental/verify.txt          exit 1 with a diff on drift
   dentsynth verify --snapshot snapshots/opendental/verify.txt --bless  accept the new report")]
     Verify(VerifyArgs),
+
+    /// Compare a generated demo's aggregates with the profile it was generated from.
+    ///
+    /// For every table with rows at the scale: the row count against the plan's target (within 10%),
+    /// each column's null and sentinel shares (within 10%, at least 0.01), categorical mixes and the
+    /// weekday, month and hour mixes of dates (total variation distance at most 0.03), and per
+    /// relationship the mean children per parent and the share of childless parents (within 10%).
+    /// A statistic whose demo population is too small for its tolerance (a correct generator would
+    /// miss it by chance more than once in a thousand runs) is reported as not judged, never as a
+    /// pass. Read-only: one READ ONLY snapshot shared by a few connections. Exit 1 when a judged
+    /// statistic is out of tolerance.
+    #[command(after_help = "\
+Examples:
+  dentsynth fidelity                                  the local demo against the built-in profile
+  dentsynth fidelity --all                            every statistic, with its verdict
+  dentsynth fidelity --table appointment --table procedurelog
+  dentsynth fidelity --database-url \"$DEMO_URL\" --scale 0.2 --format json
+  dentsynth fidelity --profile introspection/clinic --schema raw")]
+    Fidelity(FidelityArgs),
 
     /// Check that a database is reachable and print what it is.
     ///
@@ -349,6 +369,53 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         return Err(format!("{text} is outside 0.001..86400 seconds"));
     }
     Ok(value)
+}
+
+#[derive(Debug, Args)]
+pub struct FidelityArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Schema holding the demo.
+    #[arg(long, default_value = "raw")]
+    pub schema: String,
+
+    /// Profile folder the demo was generated from (default: the built-in introspection/opendental).
+    #[arg(long, value_name = "DIR")]
+    pub profile: Option<PathBuf>,
+
+    /// The scale the demo was generated at (default: the dentsynth manifest's, for --schema).
+    #[arg(long, value_parser = parse_scale)]
+    pub scale: Option<f64>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = FidelityFormat::Table)]
+    pub format: FidelityFormat,
+
+    /// List every statistic (within tolerance and not judged too), not only those out of tolerance.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Only this table's statistics, and relationships that touch it; repeatable or comma-separated.
+    #[arg(long = "table", value_name = "TABLE", value_delimiter = ',')]
+    pub tables: Vec<String>,
+
+    /// Worker connections (default: the number of cores, at most 8).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=32))]
+    pub jobs: Option<u64>,
+
+    /// Statement timeout per query, in seconds (fractions allowed, e.g. 0.5).
+    #[arg(long, default_value = "300", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub statement_timeout: f64,
+}
+
+/// The formats of the fidelity report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FidelityFormat {
+    /// The statistics out of tolerance (all of them with --all), and a summary line.
+    Table,
+    /// Every statistic with target, achieved value, tolerance and verdict, and the summary.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod db;
+pub mod fidelity;
 pub mod generate;
 pub mod introspect;
 pub mod profile;

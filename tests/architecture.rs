@@ -1,7 +1,9 @@
 //! Enforces the module boundaries of ARCHITECTURE.md by reading the source:
 //! - the stage modules (introspect, generate, verify) never import each other;
 //! - `profile` imports nothing async (no sqlx, no tokio) and nothing else from the crate;
-//! - `report` never touches a database.
+//! - `report` never touches a database;
+//! - `fidelity` (the demo vs its profile) uses only `generate::plan` of the stages, never formats
+//!   text, and no stage imports it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -87,6 +89,7 @@ fn profile_is_plain_data() {
         "cli",
         "commands",
         "db",
+        "fidelity",
         "introspect",
         "generate",
         "verify",
@@ -109,6 +112,40 @@ fn report_never_touches_a_database() {
     assert!(
         problems.is_empty(),
         "report must not touch a database:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn fidelity_uses_only_the_plan_of_the_stages() {
+    let mut forbidden: Vec<String> = Vec::new();
+    for module in ["introspect", "verify", "report", "cli", "commands"] {
+        forbidden.push(format!("crate::{module}"));
+    }
+    for module in ["generic", "load", "rng", "scenario", "schema", "value"] {
+        forbidden.push(format!("crate::generate::{module}"));
+    }
+    let mut problems = check_module("fidelity", &forbidden);
+    // `generate` itself only through `generate::plan` (no `use crate::generate::{...}` or glob).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/fidelity");
+    for file in rust_files(&root) {
+        let source = fs::read_to_string(&file).unwrap();
+        for line in source.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            for (index, _) in code.match_indices("crate::generate") {
+                if !code[index..].starts_with("crate::generate::plan") {
+                    problems.push(format!("{}: {}", file.display(), line.trim()));
+                }
+            }
+        }
+    }
+    for stage in STAGES {
+        let forbidden = vec!["crate::fidelity".to_string(), "dentsynth::fidelity".to_string()];
+        problems.extend(check_module(stage, &forbidden));
+    }
+    assert!(
+        problems.is_empty(),
+        "fidelity may use generate::plan only, and no stage may use fidelity:\n{}",
         problems.join("\n")
     );
 }

@@ -3,6 +3,7 @@
 //! This is the only layer that knows about flags, paths and standard output. Library code returns
 //! typed errors; commands add context with anyhow. Errors end as one line on stderr and exit 2.
 
+mod fidelity;
 mod generate;
 mod introspect;
 mod local;
@@ -128,6 +129,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Introspect(args) => runtime.block_on(introspect::run(&context, args)),
         Command::Ping(args) => runtime.block_on(ping::run(&context, args)),
         Command::Verify(args) => runtime.block_on(verify::run(&context, args)),
+        Command::Fidelity(args) => runtime.block_on(fidelity::run(&context, args)),
     }
 }
 

@@ -1,7 +1,9 @@
-//! report: findings and artefacts -> text. Snapshot comparison (unified diffs with `similar`).
+//! report: findings, fidelity reports and artefacts -> text. Snapshot comparison (unified diffs with
+//! `similar`).
 //!
 //! Never touches a database.
 
+pub mod fidelity;
 pub mod findings;
 
 use std::collections::BTreeMap;
