@@ -77,7 +77,8 @@ Examples:
   dentsynth generate                                  built-in profile into the local cluster
   dentsynth generate --seed 7 --scale 0.2 --as-of 2026-06-30
   dentsynth generate --profile introspection/clinic --database-url postgres://me@localhost/demo
-  dentsynth generate --out-dir demo-csv --no-load     CSV files + schema.sql + load.sql only")]
+  dentsynth generate --out-dir demo-csv --no-load     CSV files + schema.sql + load.sql only
+  dentsynth generate --quirks production              with production's data-quality quirks")]
     Generate(GenerateArgs),
 
     /// Check a demo database against the profile and the rules; report the findings.
@@ -275,6 +276,12 @@ pub struct GenerateArgs {
     /// Only write --out-dir; do not load a database.
     #[arg(long, requires = "out_dir")]
     pub no_load: bool,
+
+    /// Data-quality quirks to add: none (the clean demo) or production (the real production
+    /// database's sentinel dates, orphaned keys, duplicates, negative and extreme amounts and stale
+    /// states, at production's rates; see introspection/opendental/README.md). Needs a database load.
+    #[arg(long, value_name = "none|production", default_value = "none")]
+    pub quirks: String,
 }
 
 fn parse_scale(text: &str) -> Result<f64, String> {

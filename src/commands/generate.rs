@@ -10,10 +10,18 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{default_database, print_line, Context, Outcome, Verbosity};
 use crate::cli::GenerateArgs;
-use crate::generate::{generate, Options, Progress};
+use crate::generate::{generate, Options, Progress, QuirksMode};
 use crate::profile;
 
 pub(super) async fn run(context: &Context, args: GenerateArgs) -> anyhow::Result<Outcome> {
+    let quirks: QuirksMode = args.quirks.parse()?;
+    if quirks != QuirksMode::None && args.no_load {
+        // Refused before anything is printed or written (generate refuses it too).
+        return Err(crate::generate::GenerateError::QuirksNeedDatabase {
+            mode: quirks.to_string(),
+        }
+        .into());
+    }
     let profile = match &args.profile {
         Some(dir) => profile::load(dir)?,
         None => profile::builtin().context("the built-in profile is damaged")?,
@@ -37,6 +45,7 @@ pub(super) async fn run(context: &Context, args: GenerateArgs) -> anyhow::Result
         load: !args.no_load,
         profile_name: profile.name.clone(),
         profile_hash: profile::content_hash(&profile),
+        quirks,
     };
     let target = if options.load {
         Some(context.target(&args.connect, default_database()).await?)
@@ -50,13 +59,17 @@ pub(super) async fn run(context: &Context, args: GenerateArgs) -> anyhow::Result
             Arc::new(())
         };
     context.note(format!(
-        "generating profile {} (seed {}, scale {}, as-of {}, {} months, {} jobs){}",
+        "generating profile {} (seed {}, scale {}, as-of {}, {} months, {} jobs{}){}",
         profile.name,
         options.seed,
         options.scale,
         options.as_of,
         options.months,
         options.jobs,
+        match options.quirks {
+            QuirksMode::None => String::new(),
+            mode => format!(", quirks {mode}"),
+        },
         target
             .as_ref()
             .map(|t| format!(" into {} schema {}", t.redacted(), options.schema))
@@ -102,6 +115,21 @@ pub(super) async fn run(context: &Context, args: GenerateArgs) -> anyhow::Result
         seconds,
         manifest.total_rows as f64 / seconds
     ))?;
+    if options.quirks != QuirksMode::None {
+        let rows: u64 = manifest.quirks.iter().map(|q| q.rows).sum();
+        print_line(format!(
+            "quirks {}: {} quirks changed or added {} rows (dentsynth.manifest_quirk)",
+            options.quirks,
+            manifest.quirks.len(),
+            rows
+        ))?;
+        for quirk in &manifest.quirks {
+            context.detail(format!(
+                "  {} {}.{}: {} rows (target {})",
+                quirk.id, quirk.table, quirk.column, quirk.rows, quirk.target
+            ));
+        }
+    }
     if let Some(dir) = &options.out_dir {
         print_line(format!(
             "wrote CSV files, schema.sql and load.sql to {}",

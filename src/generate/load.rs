@@ -13,6 +13,7 @@ use sqlx::{Connection, PgConnection};
 
 use super::generic::{Clock, TableGenerator};
 use super::plan::{self, ParentKeys, Plan, Source};
+use super::quirks::{self, QuirkReport};
 use super::scenario::{self, Adaptation, RowSource};
 use super::value::{push_copy_row, push_csv_header, push_csv_row};
 use super::{schema, GenerateError, Options, Sources};
@@ -38,7 +39,9 @@ pub struct TableReport {
     pub table: String,
     pub rows: u64,
     pub seconds: f64,
-    /// SHA-256 of the table's rows in COPY text format, in key order.
+    /// SHA-256 of the table's rows in COPY text format, in key order: the generated rows as they
+    /// were streamed, or, for a table that `--quirks` changed, PostgreSQL's COPY text of the table
+    /// ordered by its primary key after the quirks.
     pub checksum: String,
 }
 
@@ -52,6 +55,8 @@ pub struct Manifest {
     pub scenarios: Vec<String>,
     /// Where the scenarios depart from the profile, and why.
     pub adaptations: Vec<Adaptation>,
+    /// What each quirk of `--quirks` did (empty for the clean demo).
+    pub quirks: Vec<QuirkReport>,
 }
 
 /// Generates the demo: into the database `target` (when `options.load`) and/or `options.out_dir`.
@@ -62,6 +67,12 @@ pub async fn generate(
     progress: Arc<dyn Progress>,
 ) -> Result<Manifest, GenerateError> {
     let started = Instant::now();
+    if options.quirks != quirks::Mode::None && !(options.load && target.is_some()) {
+        // The quirks are SQL run inside the database's build schema: without a load there is none.
+        return Err(GenerateError::QuirksNeedDatabase {
+            mode: options.quirks.to_string(),
+        });
+    }
     let initial = plan::build(profile, options.scale);
     let clock = Clock::new(options.as_of, options.months);
     let (sources, scenarios, plan, adaptations) = row_sources(profile, &initial, options.seed, clock);
@@ -74,11 +85,14 @@ pub async fn generate(
             .map_err(|e| write_error(dir, e))?;
     }
 
-    let tables = match (options.load, target) {
+    let (tables, quirks) = match (options.load, target) {
         (true, Some(target)) => {
             load_database(target, profile, &plan, &sources, options, &adaptations, progress).await?
         }
-        _ => write_files_only(&plan, &sources, options, progress).await?,
+        _ => (
+            write_files_only(&plan, &sources, options, progress).await?,
+            Vec::new(),
+        ),
     };
     let total_rows = tables.iter().map(|t| t.rows).sum();
     Ok(Manifest {
@@ -87,10 +101,10 @@ pub async fn generate(
         seconds: started.elapsed().as_secs_f64(),
         scenarios,
         adaptations,
+        quirks,
     })
 }
 
-/// One row source per table with rows: a scenario's when it owns the table, else the generic one.
 /// One row source per table with rows: a scenario's when it owns the table, else the generic one.
 /// Returns the plan adjusted to the scenarios' actual row counts, so that generic children of a
 /// scenario-owned table draw keys that exist.
@@ -404,7 +418,7 @@ async fn load_database(
     options: &Options,
     adaptations: &[Adaptation],
     progress: Arc<dyn Progress>,
-) -> Result<Vec<TableReport>, GenerateError> {
+) -> Result<(Vec<TableReport>, Vec<QuirkReport>), GenerateError> {
     let mut coordinator = match target.connect().await {
         Err(crate::db::DbError::UnknownDatabase { .. }) => {
             create_database(target).await?;
@@ -467,7 +481,7 @@ async fn build_and_swap(
     adaptations: &[Adaptation],
     build: &str,
     progress: Arc<dyn Progress>,
-) -> Result<Vec<TableReport>, GenerateError> {
+) -> Result<(Vec<TableReport>, Vec<QuirkReport>), GenerateError> {
     let b = quote_ident(build);
     execute(
         coordinator,
@@ -588,6 +602,9 @@ async fn build_and_swap(
     }
     reports.sort_by(|a, b| a.table.cmp(&b.table));
 
+    // Phase 1b: the quirks of --quirks, inside the build schema, before any key or index exists.
+    let quirk_reports = apply_quirks(coordinator, profile, options, build, &mut reports, &progress).await?;
+
     // Phase 2: keys, checks and indexes per table in parallel; foreign keys; sequences; statistics.
     progress.phase("indexing");
     for statement in &owned_by {
@@ -632,10 +649,123 @@ async fn build_and_swap(
     ));
     swap.push_str(&format!("alter schema {b} rename to {s};\n"));
     swap.push_str(&format!("drop schema if exists {old} cascade;\n"));
-    swap.push_str(&manifest_sql(profile, options, adaptations, &reports));
+    swap.push_str(&manifest_sql(profile, options, adaptations, &reports, &quirk_reports));
     swap.push_str("commit;\n");
     execute(coordinator, &swap, "swapping the new schema in").await?;
-    Ok(reports)
+    Ok((reports, quirk_reports))
+}
+
+/// Runs the statements of `--quirks` in the build schema (in catalogue order, each committed on its
+/// own: a failure drops the whole build schema), then recomputes the row count and checksum of every
+/// table they changed, and rewrites its CSV file when there is an --out-dir.
+async fn apply_quirks(
+    connection: &mut PgConnection,
+    profile: &Profile,
+    options: &Options,
+    build: &str,
+    reports: &mut [TableReport],
+    progress: &Arc<dyn Progress>,
+) -> Result<Vec<QuirkReport>, GenerateError> {
+    if options.quirks == quirks::Mode::None {
+        return Ok(Vec::new());
+    }
+    progress.phase("quirks");
+    let rows: BTreeMap<String, u64> = reports.iter().map(|r| (r.table.clone(), r.rows)).collect();
+    let planned = quirks::plan(options.quirks, profile, build, options.seed, &rows);
+    let mut applied = Vec::new();
+    for step in &planned {
+        let context = format!("applying quirk {}", step.quirk.id);
+        let done = sqlx::Executor::execute(&mut *connection, step.sql.as_str())
+            .await
+            .map_err(|error| match &error {
+                sqlx::Error::Database(e) => GenerateError::query(&context, e.message()),
+                other => GenerateError::query(&context, other),
+            })?;
+        applied.push(QuirkReport {
+            id: step.quirk.id.to_string(),
+            table: step.quirk.table.to_string(),
+            column: step.quirk.column.to_string(),
+            rate: step.quirk.rate(),
+            target: step.target,
+            rows: done.rows_affected(),
+        });
+    }
+    // Output settings pinned, so that the COPY text (and so the checksum) never depends on the server's.
+    execute(
+        connection,
+        "set datestyle = 'ISO, MDY'; set intervalstyle = 'postgres'; set extra_float_digits = 1; set timezone = 'UTC'",
+        "pinning the output settings",
+    )
+    .await?;
+    for table in quirks::touched_tables(&planned) {
+        let started = Instant::now();
+        let select = ordered_select(profile, build, &table);
+        let mut hasher = Sha256::new();
+        let mut rows = 0u64;
+        copy_out(
+            connection,
+            &format!("copy ({select}) to stdout"),
+            &format!("checksumming table {table}"),
+            |chunk| {
+                rows += chunk.iter().filter(|b| **b == b'\n').count() as u64;
+                hasher.update(chunk);
+                Ok(())
+            },
+        )
+        .await?;
+        if let Some(dir) = &options.out_dir {
+            let path = dir.join(format!("{table}.csv"));
+            let mut file =
+                std::io::BufWriter::new(fs::File::create(&path).map_err(|e| write_error(&path, e))?);
+            copy_out(
+                connection,
+                &format!("copy ({select}) to stdout with (format csv, header true)"),
+                &format!("rewriting {}", path.display()),
+                |chunk| file.write_all(chunk).map_err(|e| write_error(&path, e)),
+            )
+            .await?;
+            file.flush().map_err(|e| write_error(&path, e))?;
+        }
+        if let Some(report) = reports.iter_mut().find(|r| r.table == table) {
+            report.rows = rows;
+            report.checksum = format!("{:x}", hasher.finalize());
+            report.seconds += started.elapsed().as_secs_f64();
+        }
+    }
+    Ok(applied)
+}
+
+/// `select * from <build>.<table> order by <primary key>` (every column when there is no key).
+fn ordered_select(profile: &Profile, build: &str, table: &str) -> String {
+    let structure = &profile.tables[table].structure;
+    let order: Vec<String> = match &structure.primary_key {
+        Some(key) if !key.columns.is_empty() => key.columns.iter().map(|c| quote_ident(c)).collect(),
+        _ => (1..=structure.columns.len()).map(|i| i.to_string()).collect(),
+    };
+    format!(
+        "select * from {}.{} order by {}",
+        quote_ident(build),
+        quote_ident(table),
+        order.join(", ")
+    )
+}
+
+/// Streams `COPY ... TO STDOUT` into `sink`, chunk by chunk (memory stays bounded at any scale).
+async fn copy_out(
+    connection: &mut PgConnection,
+    statement: &str,
+    context: &str,
+    mut sink: impl FnMut(&[u8]) -> Result<(), GenerateError>,
+) -> Result<(), GenerateError> {
+    let mut stream = connection
+        .copy_out_raw(statement)
+        .await
+        .map_err(|e| GenerateError::query(context, e))?;
+    while let Some(chunk) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        let chunk = chunk.map_err(|e| GenerateError::query(context, e))?;
+        sink(&chunk)?;
+    }
+    Ok(())
 }
 
 /// Runs groups of statements over the connections: each group in order on one connection.
@@ -757,6 +887,7 @@ fn manifest_sql(
     options: &Options,
     adaptations: &[Adaptation],
     reports: &[TableReport],
+    quirk_reports: &[QuirkReport],
 ) -> String {
     let arguments = serde_json::json!({
         "seed": options.seed,
@@ -766,6 +897,7 @@ fn manifest_sql(
         "schema": options.schema,
         "profile": options.profile_name,
         "adaptations": adaptations,
+        "quirks": options.quirks.as_str(),
     });
     let schema = quote_literal(&options.schema);
     let mut sql = String::from(
@@ -775,10 +907,17 @@ create table if not exists dentsynth.manifest (
     profile_name text not null, profile_hash text not null, source_database text not null, total_rows bigint not null);
 create table if not exists dentsynth.manifest_table (
     schema_name text not null, table_name text not null, row_count bigint not null, checksum text not null,
-    primary key (schema_name, table_name));\n",
+    primary key (schema_name, table_name));
+create table if not exists dentsynth.manifest_quirk (
+    schema_name text not null, quirk_id text not null, table_name text not null, column_name text not null,
+    rate double precision not null, target_rows bigint not null, row_count bigint not null,
+    primary key (schema_name, quirk_id));\n",
     );
     sql.push_str(&format!(
         "delete from dentsynth.manifest_table where schema_name = {schema};\n"
+    ));
+    sql.push_str(&format!(
+        "delete from dentsynth.manifest_quirk where schema_name = {schema};\n"
     ));
     sql.push_str(&format!(
         "delete from dentsynth.manifest where schema_name = {schema};\n"
@@ -807,6 +946,17 @@ create table if not exists dentsynth.manifest_table (
         sql.push_str(&format!(
             "insert into dentsynth.manifest_table values {};\n",
             values.join(", ")
+        ));
+    }
+    for quirk in quirk_reports {
+        sql.push_str(&format!(
+            "insert into dentsynth.manifest_quirk values ({schema}, {}, {}, {}, {}, {}, {});\n",
+            quote_literal(&quirk.id),
+            quote_literal(&quirk.table),
+            quote_literal(&quirk.column),
+            quirk.rate,
+            quirk.target,
+            quirk.rows
         ));
     }
     sql

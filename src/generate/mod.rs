@@ -2,13 +2,14 @@
 //!
 //! Plan (table order, row targets) -> value generation (generic, or a scenario for the tables it
 //! owns) -> COPY encoding and loading. Writes only the target: a build schema filled by parallel
-//! COPY (each table created and loaded in one transaction), constraints and indexes afterwards,
-//! then swapped in for the old schema in one transaction, with the run manifest. Must not import
+//! COPY (each table created and loaded in one transaction), the `--quirks` statements (`quirks`),
+//! constraints and indexes afterwards, then swapped in for the old schema in one transaction, with the run manifest. Must not import
 //! `introspect` or `verify`; randomness comes only from `rng`; "now" is the explicit `as_of`.
 
 pub mod generic;
 mod load;
 pub mod plan;
+pub mod quirks;
 pub mod rng;
 pub mod scenario;
 pub mod schema;
@@ -21,6 +22,7 @@ use chrono::NaiveDate;
 
 pub use generic::Clock;
 pub use load::{generate, Manifest, Progress, TableReport};
+pub use quirks::{Mode as QuirksMode, QuirkReport};
 
 /// Everything a run depends on besides the profile and the target.
 #[derive(Debug, Clone)]
@@ -39,6 +41,8 @@ pub struct Options {
     /// The profile's name and content hash, for the manifest.
     pub profile_name: String,
     pub profile_hash: String,
+    /// Data-quality quirks to add (`--quirks`; none = the clean demo).
+    pub quirks: QuirksMode,
 }
 
 /// Why a run failed or was refused. One line each, naming the problem and the fix.
@@ -62,6 +66,8 @@ pub enum GenerateError {
     Write { path: String, message: String },
     #[error("interrupted: the previous demo is untouched")]
     Interrupted,
+    #[error("--quirks {mode} changes the rows inside the database, so it needs a database load: drop --no-load (the CSV files of --out-dir then carry the quirks too)")]
+    QuirksNeedDatabase { mode: String },
 }
 
 impl GenerateError {
