@@ -122,7 +122,7 @@ fn the_built_in_demo_is_measured_and_tampering_is_caught() {
     let summary = &pristine["summary"];
     let count = |key: &str| summary[key].as_u64().unwrap();
     assert_eq!(
-        count("within") + count("outside") + count("not_judged"),
+        count("within") + count("outside") + count("adapted") + count("not_judged"),
         count("statistics")
     );
     assert_eq!(count("statistics") as usize, statistics(&pristine).len());

@@ -101,7 +101,11 @@ pub(super) async fn run(context: &Context, args: GenerateArgs) -> anyhow::Result
         }
         print_line(table)?;
     }
+    let mut reasons = std::collections::BTreeSet::new();
     for adaptation in &manifest.adaptations {
+        if !reasons.insert(adaptation.reason.as_str()) {
+            continue;
+        }
         context.note(format!(
             "{}.{} {} (profile {}): {}",
             adaptation.table, adaptation.statistic, adaptation.achieved, adaptation.target, adaptation.reason

@@ -91,6 +91,9 @@ impl Provenance {
 pub enum Verdict {
     Within,
     Outside,
+    /// Out of tolerance on purpose: the generator recorded in its manifest that it departs from
+    /// the profile here, and why (`adaptation`). Not counted as a pass, nor as a miss.
+    Adapted,
     /// The demo's population is below what the tolerance needs (never counted as a pass).
     NotJudged,
 }
@@ -133,6 +136,9 @@ pub struct Statistic {
     /// The population the statistic needs to be judged (0 for volumes: always judged).
     pub required: u64,
     pub verdict: Verdict,
+    /// Why the generator departs from the profile here (verdict `adapted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptation: Option<String>,
 }
 
 impl Value {
@@ -160,6 +166,26 @@ impl Statistic {
         }
     }
 
+    /// An out-of-tolerance statistic the generator departs from on purpose becomes `Adapted`:
+    /// the volume matches an adaptation of `rows`, a column's statistics one of that column.
+    fn adapted(mut self, adaptations: &[Adaptation]) -> Self {
+        if self.verdict != Verdict::Outside {
+            return self;
+        }
+        let found = adaptations.iter().find(|a| {
+            a.table == self.table
+                && match &self.column {
+                    None => a.statistic == "rows",
+                    Some(column) => a.statistic == *column,
+                }
+        });
+        if let Some(adaptation) = found {
+            self.verdict = Verdict::Adapted;
+            self.adaptation = Some(adaptation.reason.clone());
+        }
+        self
+    }
+
     /// `appointment.AptStatus mix`, for messages.
     pub fn label(&self) -> String {
         let mut label = match &self.column {
@@ -179,6 +205,7 @@ pub struct Summary {
     pub statistics: usize,
     pub within: usize,
     pub outside: usize,
+    pub adapted: usize,
     pub not_judged: usize,
 }
 
@@ -211,6 +238,7 @@ impl Report {
             statistics: self.statistics.len(),
             within: count(Verdict::Within),
             outside: count(Verdict::Outside),
+            adapted: count(Verdict::Adapted),
             not_judged: count(Verdict::NotJudged),
         }
     }
@@ -272,6 +300,10 @@ pub async fn compare(target: &Target, profile: &Profile, options: &Options) -> R
             })
         }
     };
+    let adaptations = manifest
+        .as_ref()
+        .map(|m| m.adaptations.clone())
+        .unwrap_or_default();
     let generated_from = manifest.and_then(|m| {
         let same_content = m.profile_hash == profile::content_hash(profile);
         (m.profile_name != profile.name || !same_content).then_some(GeneratedFrom {
@@ -292,7 +324,11 @@ pub async fn compare(target: &Target, profile: &Profile, options: &Options) -> R
     let _ = coordinator.close().await;
 
     // Judged at full precision; reported, like profiles, to six significant digits.
-    let mut statistics: Vec<Statistic> = work.assemble(done).into_iter().map(Statistic::rounded).collect();
+    let mut statistics: Vec<Statistic> = work
+        .assemble(done)
+        .into_iter()
+        .map(|statistic| statistic.rounded().adapted(&adaptations))
+        .collect();
     statistics.sort_by_key(sort_key);
     Ok(Report {
         profile: profile.name.clone(),
@@ -341,6 +377,16 @@ struct Manifest {
     scale: Option<f64>,
     profile_name: String,
     profile_hash: String,
+    adaptations: Vec<Adaptation>,
+}
+
+/// A departure the generator recorded (`arguments -> 'adaptations'` of the manifest): the table,
+/// the statistic (`rows` or a column) and why.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Adaptation {
+    table: String,
+    statistic: String,
+    reason: String,
 }
 
 async fn read_manifest(
@@ -357,20 +403,26 @@ async fn read_manifest(
     if !readable {
         return Ok(None);
     }
-    let row: Option<(Option<String>, String, String)> = sqlx::query_as(
-        "select arguments ->> 'scale', profile_name, profile_hash from dentsynth.manifest where schema_name = $1",
+    let row: Option<(Option<String>, String, String, Option<String>)> = sqlx::query_as(
+        "select arguments ->> 'scale', profile_name, profile_hash, arguments ->> 'adaptations'
+         from dentsynth.manifest where schema_name = $1",
     )
     .bind(schema)
     .fetch_optional(&mut *connection)
     .await
     .map_err(|error| query_error(error, "reading the dentsynth manifest"))?;
-    Ok(row.map(|(scale, profile_name, profile_hash)| Manifest {
-        scale: scale
-            .and_then(|text| text.parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 0.0),
-        profile_name,
-        profile_hash,
-    }))
+    Ok(
+        row.map(|(scale, profile_name, profile_hash, adaptations)| Manifest {
+            scale: scale
+                .and_then(|text| text.parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s > 0.0),
+            profile_name,
+            profile_hash,
+            adaptations: adaptations
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default(),
+        }),
+    )
 }
 
 /// The schema's tables and their columns' kinds (from the database, not the profile).
@@ -1072,6 +1124,7 @@ fn skeleton(table: &str, column: Option<&str>, statistic: &str, kind: Kind, orig
         population: 0,
         required: 0,
         verdict: Verdict::NotJudged,
+        adaptation: None,
     }
 }
 
@@ -1330,6 +1383,42 @@ mod tests {
                 "t.B mix",
                 "t.A children per parent of p.K"
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod adaptation_tests {
+    use super::*;
+
+    fn statistic(column: Option<&str>, verdict: Verdict) -> Statistic {
+        Statistic {
+            verdict,
+            ..skeleton("recall", column, "rows", Kind::Volume, Provenance::Authored)
+        }
+    }
+
+    #[test]
+    fn only_a_miss_the_manifest_explains_becomes_adapted() {
+        let adaptations = vec![Adaptation {
+            table: "recall".into(),
+            statistic: "rows".into(),
+            reason: "the contract's window".into(),
+        }];
+        let volume = statistic(None, Verdict::Outside).adapted(&adaptations);
+        assert_eq!(volume.verdict, Verdict::Adapted);
+        assert_eq!(volume.adaptation.as_deref(), Some("the contract's window"));
+        // A column of the same table is not covered by an adaptation of its rows.
+        let column = statistic(Some("PatNum"), Verdict::Outside).adapted(&adaptations);
+        assert_eq!(column.verdict, Verdict::Outside);
+        // Within tolerance stays within; nothing recorded stays outside.
+        assert_eq!(
+            statistic(None, Verdict::Within).adapted(&adaptations).verdict,
+            Verdict::Within
+        );
+        assert_eq!(
+            statistic(None, Verdict::Outside).adapted(&[]).verdict,
+            Verdict::Outside
         );
     }
 }

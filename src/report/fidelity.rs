@@ -34,10 +34,11 @@ pub fn render(report: &Report, format: Format, all: bool) -> String {
 pub fn summary_line(summary: &Summary) -> String {
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
-        "{}: {} within tolerance, {} out of tolerance, {} not judged (too few demo rows)",
+        "{}: {} within tolerance, {} out of tolerance, {} adapted by the generator, {} not judged (too few demo rows)",
         plural(summary.statistics, "statistic", "statistics"),
         summary.within,
         summary.outside,
+        summary.adapted,
         summary.not_judged
     )
 }
@@ -108,6 +109,17 @@ fn table(report: &Report, all: bool) -> String {
             }
         }
         let _ = writeln!(out, "{table}");
+    }
+    if !all {
+        for statistic in report.statistics.iter().filter(|s| s.verdict == Verdict::Adapted) {
+            let (target, achieved) = values_text(statistic);
+            let _ = writeln!(
+                out,
+                "adapted: {} {target} -> {achieved}: {}",
+                statistic.label(),
+                statistic.adaptation.as_deref().unwrap_or_default()
+            );
+        }
     }
     let mut line = summary_line(&summary);
     if !all && summary.not_judged > 0 {
@@ -225,6 +237,7 @@ fn verdict_text(statistic: &Statistic) -> String {
     match statistic.verdict {
         Verdict::Within => "ok".to_string(),
         Verdict::Outside => "OUT".to_string(),
+        Verdict::Adapted => format!("adapted: {}", statistic.adaptation.as_deref().unwrap_or_default()),
         Verdict::NotJudged => format!("not judged (needs {})", statistic.required),
     }
 }
@@ -297,6 +310,7 @@ mod tests {
             population: 3000,
             required: if verdict == Verdict::NotJudged { 5000 } else { 400 },
             verdict,
+            adaptation: None,
         }
     }
 

@@ -179,16 +179,20 @@ impl Practice {
         let recall = self.rows(table_index("recall").expect("family table"));
         let target = plan.table("recall").map(|t| t.rows).unwrap_or(0);
         if target > 0 && (recall as f64 - target as f64).abs() > 0.1 * target as f64 {
-            list.push(super::Adaptation {
-                table: "recall".into(),
-                statistic: "rows".into(),
-                target: target as f64,
-                achieved: recall as f64,
-                reason: format!(
-                    "{} recalls are due between 2023-01-01 and as-of: the dbt contract's stg_opendental__recall window is {}-{} (dbt_dental_models.md §3.8)",
-                    self.recall_window, RECALL_WINDOW.0, RECALL_WINDOW.1
-                ),
-            });
+            let reason = format!(
+                "{} recalls are due between 2023-01-01 and as-of: the dbt contract's stg_opendental__recall window is {}-{} (dbt_dental_models.md §3.8)",
+                self.recall_window, RECALL_WINDOW.0, RECALL_WINDOW.1
+            );
+            // The volume, and with it the recalls per patient.
+            for statistic in ["rows", "PatNum"] {
+                list.push(super::Adaptation {
+                    table: "recall".into(),
+                    statistic: statistic.into(),
+                    target: target as f64,
+                    achieved: recall as f64,
+                    reason: reason.clone(),
+                });
+            }
         }
         let dentists = self.setup.providers as usize - self.setup.hygienists.len();
         if self.setup.dentists.len() < dentists {
