@@ -67,6 +67,28 @@ pub fn tvd(target: &BTreeMap<String, f64>, achieved: &BTreeMap<String, f64>) -> 
     sum / 2.0
 }
 
+/// The deviation of a demo mix from a target mix. When the target pools a share of values it does
+/// not name (`pooled`: the profile's `other`, values too rare to record or not documented), a
+/// generator cannot reproduce those values and may draw that share from the named ones: the mixes
+/// are then compared over the named values (both renormalised), and the demo's share of unnamed
+/// values may not exceed the pooled share. The deviation is the larger of the two excesses, in TVD
+/// units. Without a pooled share it is the plain total variation distance.
+pub fn mix_deviation(target: &BTreeMap<String, f64>, achieved: &BTreeMap<String, f64>, pooled: &str) -> f64 {
+    let Some(rest) = target.get(pooled).copied().filter(|share| *share > 0.0) else {
+        return tvd(target, achieved);
+    };
+    let named = |mix: &BTreeMap<String, f64>| {
+        normalise(
+            &mix.iter()
+                .filter(|(label, _)| label.as_str() != pooled)
+                .map(|(label, share)| (label.clone(), *share))
+                .collect(),
+        )
+    };
+    let unnamed = achieved.get(pooled).copied().unwrap_or(0.0);
+    tvd(&named(target), &named(achieved)).max(unnamed - rest)
+}
+
 /// Shares that sum to 1 (an empty or all-zero input stays as it is).
 pub fn normalise(shares: &BTreeMap<String, f64>) -> BTreeMap<String, f64> {
     let total: f64 = shares.values().filter(|v| v.is_finite() && **v > 0.0).sum();
@@ -179,6 +201,24 @@ mod tests {
 
     fn mix(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn a_pooled_rest_may_be_drawn_from_the_named_values_but_not_exceeded() {
+        let target = mix(&[("1", 0.45), ("2", 0.45), ("(other)", 0.1)]);
+        // Renormalised over the named values: exact.
+        let renormalised = mix(&[("1", 0.5), ("2", 0.5)]);
+        assert!(mix_deviation(&target, &renormalised, "(other)") < 1e-12);
+        assert!((tvd(&target, &renormalised) - 0.1).abs() < 1e-12);
+        // The named values out of proportion: caught.
+        let skewed = mix(&[("1", 0.6), ("2", 0.4)]);
+        assert!((mix_deviation(&target, &skewed, "(other)") - 0.1).abs() < 1e-12);
+        // Too many unnamed values: caught.
+        let junk = mix(&[("1", 0.3), ("2", 0.3), ("(other)", 0.4)]);
+        assert!((mix_deviation(&target, &junk, "(other)") - 0.3).abs() < 1e-12);
+        // No pooled share: the plain distance.
+        let plain = mix(&[("1", 0.5), ("2", 0.5)]);
+        assert!((mix_deviation(&plain, &skewed, "(other)") - tvd(&plain, &skewed)).abs() < 1e-12);
     }
 
     #[test]

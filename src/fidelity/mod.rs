@@ -523,10 +523,17 @@ impl Labels {
                 .get(&canonical(*kind, value))
                 .cloned()
                 .unwrap_or_else(|| OTHER.to_string()),
+            // isodow and month count from 1; hours from 0.
             Labels::Calendar(names) => value
                 .parse::<usize>()
                 .ok()
-                .and_then(|i| i.checked_sub(1))
+                .and_then(|i| {
+                    if names.len() == HOURS.len() {
+                        Some(i)
+                    } else {
+                        i.checked_sub(1)
+                    }
+                })
                 .and_then(|i| names.get(i))
                 .map(|name| name.to_string())
                 .unwrap_or_else(|| OTHER.to_string()),
@@ -1203,7 +1210,9 @@ impl Work {
                         .map(|(label, rows)| (label.clone(), *rows as f64 / population as f64))
                         .collect::<BTreeMap<_, _>>()
                 });
-                let deviation = achieved.as_ref().map(|a| math::tvd(&mix.target, a));
+                let deviation = achieved
+                    .as_ref()
+                    .map(|a| math::mix_deviation(&mix.target, a, OTHER));
                 let shares: Vec<f64> = mix.target.values().copied().collect();
                 let required = math::mix_required(&shares);
                 let verdict = match deviation {
@@ -1330,6 +1339,9 @@ mod tests {
         assert_eq!(labels.label("5.25"), OTHER);
         assert_eq!(Labels::Calendar(&WEEKDAYS).label("7"), "Sun");
         assert_eq!(Labels::Calendar(&WEEKDAYS).label("0"), OTHER);
+        assert_eq!(Labels::Calendar(&HOURS).label("0"), "00");
+        assert_eq!(Labels::Calendar(&HOURS).label("16"), "16");
+        assert_eq!(Labels::Calendar(&MONTHS).label("1"), MONTHS[0]);
     }
 
     #[test]

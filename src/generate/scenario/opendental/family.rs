@@ -93,6 +93,8 @@ pub struct Claim {
     pub fee: i64,
     pub estimate: i64,
     pub paid: i64,
+    /// A claim to the secondary plan (ClaimType S).
+    pub secondary: bool,
 }
 
 pub struct ClaimProc {
@@ -199,6 +201,23 @@ pub fn family_size(setup: &Setup, seed: u64, family: u64) -> u32 {
     (setup.family_size.quantile(rng.gen()).round().max(1.0) as u32).min(12)
 }
 
+/// A uniform distribution over [low, high] (days).
+fn uniform(low: f64, high: f64) -> crate::profile::Distribution {
+    let at = |q: f64| low + q * (high - low);
+    crate::profile::Distribution {
+        min: low,
+        max: high,
+        mean: at(0.5),
+        p01: at(0.01),
+        p05: at(0.05),
+        p25: at(0.25),
+        p50: at(0.5),
+        p75: at(0.75),
+        p95: at(0.95),
+        p99: at(0.99),
+    }
+}
+
 /// Simulates one family of `size` members.
 pub fn simulate_family(setup: &Setup, seed: u64, family: u64, size: u32) -> FamilyRows {
     let mut rng = StreamKey::new(seed, "opendental", "family").stream(family);
@@ -225,7 +244,10 @@ pub fn simulate_family(setup: &Setup, seed: u64, family: u64, size: u32) -> Fami
             let year = clock.as_of.year() - age as i32;
             Some(NaiveDate::from_ymd_opt(year, 1, 1).expect("valid") + Duration::days(rng.gen_range(0..365)))
         };
-        let active = rng.gen::<f64>() < setup.active_share;
+        // Patients without a birth date are never active (below), so the others are active a
+        // little more often: the practice-wide share stays the profile's.
+        let active =
+            rng.gen::<f64>() < setup.active_share / (1.0 - setup.birth_sentinel).max(0.05) && birth.is_some();
         let status = if active { 0 } else { rng.gen_range(1..=2) };
         rows.patients.push(Patient {
             female,
@@ -349,6 +371,12 @@ fn simulate_patient(
         .iter()
         .find(|p| p.patient == member && p.ordinal == 1)
         .map(|p| (p.inssub, rows.inssubs[p.inssub as usize].plan));
+    let secondary = rows
+        .patplans
+        .iter()
+        .find(|p| p.patient == member && p.ordinal == 2)
+        .filter(|_| primary.is_some())
+        .map(|p| (p.inssub, rows.inssubs[p.inssub as usize].plan));
     let insured = primary.is_some();
     let treated = rng.gen::<f64>() >= setup.untreated_share;
     let new_patient = rng.gen::<f64>()
@@ -386,23 +414,31 @@ fn simulate_patient(
         visits = visits.div_ceil(2);
     }
     let start = if new_patient { first_visit } else { history_start };
+    // Inactive patients are leaving over the history: their visits thin out towards as-of (a
+    // density falling linearly), mirroring new patients' visits, which thicken after they join;
+    // together with the regulars the practice's volume stays steady (no ramp).
+    let span = (clock.end - start).num_days().max(0);
     let mut dates: Vec<NaiveDate> = (0..visits)
         .map(|i| {
             if i == 0 && new_patient {
                 first_visit
-            } else {
+            } else if active {
                 setup.day(rng, start, clock.end)
+            } else {
+                let around = start + Duration::days(((1.0 - rng.gen::<f64>().sqrt()) * span as f64) as i64);
+                setup.day(rng, around, (around + Duration::days(6)).min(clock.end))
             }
         })
         .collect();
     dates.sort();
     let birth = rows.patients[member as usize].birth;
     let pri_prov = rows.patients[member as usize].pri_prov;
-    let future = active && rng.gen::<f64>() < setup.future_share / (1.0 - setup.future_share).max(0.05) * 1.2;
+    let future = active && rng.gen::<f64>() < intensity.future;
     let mut all: Vec<(NaiveDate, bool)> = dates.into_iter().map(|d| (d, false)).collect();
     if future {
-        // Decaying tail up to about 13 months ahead.
-        let ahead = ((-(1.0 - rng.gen::<f64>()).ln() * 75.0) as i64).clamp(1, FUTURE_DAYS);
+        // Booked anywhere in the coming year (recall visits months ahead, treatment within weeks):
+        // spread evenly, so that the future does not tilt the month-of-year mix.
+        let ahead = rng.gen_range(1..=FUTURE_DAYS - 30);
         let mut day = clock.as_of + Duration::days(ahead);
         while !setup.open(day) {
             day += Duration::days(1);
@@ -421,7 +457,7 @@ fn simulate_patient(
             setup.status_mix.pick(rng).unwrap_or(2)
         };
         let first = index == 0 && new_patient;
-        let hygiene = !first && rng.gen::<f64>() < setup.hygiene_share;
+        let hygiene = !first && rng.gen::<f64>() < setup.hygiene_visit_share;
         let hygienist = if hygiene || first {
             Some(pick(rng, &setup.hygienists))
         } else {
@@ -443,10 +479,13 @@ fn simulate_patient(
             )
         }
         .min(when - Duration::minutes(1));
+        // A broken appointment always carries its arrival time: without it the appointment mart
+        // counts it twice (lost-appointment rate above 100%, dbt_dental_models.md §4.4 item 15).
         let arrived = match status {
-            2 | 5 if rng.gen::<f64>() > 0.45 || status == 5 => {
+            2 if rng.gen::<f64>() < setup.arrival_share => {
                 Some(when - Duration::minutes(rng.gen_range(0..15)))
             }
+            5 => Some(when - Duration::minutes(rng.gen_range(0..15))),
             _ => None,
         };
         let apt_index = rows.appointments.len() as u32;
@@ -625,7 +664,7 @@ fn simulate_patient(
                 }
             }
         }
-        settle_visit(setup, rng, rows, member, &visit_procs, date, primary);
+        settle_visit(setup, rng, rows, member, &visit_procs, date, [primary, secondary]);
     }
 
     // Recall rows (one per recall type the patient is on) for every patient with a completed
@@ -704,7 +743,7 @@ fn settle_visit(
     member: u32,
     procs: &[u32],
     date: NaiveDate,
-    primary: Option<(u32, u32)>,
+    [primary, secondary]: [Option<(u32, u32)>; 2],
 ) {
     let clock = setup.clock;
     let intensity = setup.intensity;
@@ -713,6 +752,7 @@ fn settle_visit(
         .iter()
         .map(|p| (*p, rows.procedures[*p as usize].fee))
         .collect();
+    let mut primary_received = None;
     if let Some((inssub, plan_num)) = primary {
         let ppo = setup
             .plans
@@ -735,13 +775,14 @@ fn settle_visit(
             .collect();
         if !covered.is_empty() {
             let sent = date + Duration::days(rng.gen_range(0..4));
-            let mut received =
-                date + Duration::days(setup.claim_lag.quantile(rng.gen()).round().max(1.0) as i64);
+            let mut received = setup.lagged(
+                rng,
+                date + Duration::days(1),
+                &setup.claim_lag,
+                &setup.check_weekday,
+            );
             if received < sent {
-                received = sent;
-            }
-            while !setup.open(received) || received.weekday() == chrono::Weekday::Sat {
-                received += Duration::days(1);
+                received = Setup::next_on(sent, &setup.check_weekday);
             }
             let received = (received < clock.as_of).then_some(received);
             let claim_index = rows.claims.len() as u32;
@@ -757,8 +798,9 @@ fn settle_visit(
                 fee: 0,
                 estimate: 0,
                 paid: 0,
+                secondary: false,
             };
-            for i in covered {
+            for i in covered.iter().copied() {
                 let (p, fee) = portion[i];
                 let code = &setup.codes[&rows.procedures[p as usize].code];
                 let allowed = if ppo { code.allowed.min(fee) } else { fee };
@@ -815,8 +857,44 @@ fn settle_visit(
                     pay_type: setup.ins_pay_type_mix.pick(rng).unwrap_or(261),
                 });
             }
+            primary_received = received;
             rows.claims.push(claim);
         }
+        // Procedures the claim leaves out (not covered) keep their estimate line (status 6).
+        for (i, (p, _)) in portion.iter().enumerate() {
+            if !covered.contains(&i) {
+                rows.claimprocs.push(ClaimProc {
+                    procedure: *p,
+                    claim: None,
+                    patient: member,
+                    prov: rows.procedures[*p as usize].prov,
+                    plan: plan_num,
+                    inssub,
+                    status: 6,
+                    fee: 0,
+                    estimate: 0,
+                    paid: 0,
+                    percent: 0,
+                    allowed: rows.procedures[*p as usize].fee,
+                    write_off_estimate: 0,
+                    payment: None,
+                    date_cp: None,
+                    proc_date: date,
+                });
+            }
+        }
+    }
+    if let (Some((inssub, plan_num)), Some((_, _))) = (secondary, primary) {
+        secondary_insurance(
+            setup,
+            rng,
+            rows,
+            member,
+            date,
+            (inssub, plan_num),
+            primary_received,
+            &mut portion,
+        );
     }
     // Discounts.
     for (p, remaining) in portion.iter_mut() {
@@ -849,15 +927,25 @@ fn settle_visit(
         .last()
         .filter(|c| c.service == date && c.patient == member)
         .and_then(|c| c.received);
-    let mut day = date + Duration::days(setup.pay_lag.quantile(rng.gen()).round() as i64);
+    let mut day = setup.lagged(rng, date, &setup.pay_lag, &setup.pay_weekday);
     if let Some(received) = claim_received {
-        if rng.gen_bool(0.5) {
-            day = day.max(received + Duration::days(rng.gen_range(0..21)));
+        if rng.gen_bool(0.5) && day < received {
+            // Paid once the insurance has paid: the statement goes out, the patient pays.
+            day = setup.lagged(rng, received, &uniform(0.0, 20.0), &setup.pay_weekday);
         }
     }
     let instalments = (1 + count(rng, intensity.installments)).min(4) as i64;
     for part in 0..instalments {
-        let when = day + Duration::days(part * rng.gen_range(28..60));
+        let when = if part == 0 {
+            day
+        } else {
+            setup.lagged(
+                rng,
+                day + Duration::days(part * 28),
+                &uniform(0.0, 32.0),
+                &setup.pay_weekday,
+            )
+        };
         if when >= clock.as_of {
             break;
         }
@@ -895,6 +983,125 @@ fn settle_visit(
             });
         }
     }
+}
+
+/// The secondary plan of a visit: once the primary has paid, a secondary claim (ClaimType S) for
+/// the covered procedures at the tuned share of visits, paying its percentage of what the patient
+/// still owes; otherwise the secondary's estimate lines stay (status 6, as OpenDental keeps them).
+#[allow(clippy::too_many_arguments)]
+fn secondary_insurance(
+    setup: &Setup,
+    rng: &mut ChaCha8Rng,
+    rows: &mut FamilyRows,
+    member: u32,
+    date: NaiveDate,
+    (inssub, plan_num): (u32, u32),
+    primary_received: Option<NaiveDate>,
+    portion: &mut [(u32, i64)],
+) {
+    let clock = setup.clock;
+    let percent = |rows: &FamilyRows, p: u32| {
+        setup
+            .codes
+            .get(&rows.procedures[p as usize].code)
+            .map(|c| c.percent)
+            .unwrap_or(0)
+    };
+    let billed = primary_received
+        .filter(|_| rng.gen::<f64>() < setup.intensity.secondary_claims)
+        .filter(|_| portion.iter().any(|(p, r)| *r > 0 && percent(rows, *p) > 0));
+    let Some(primary_day) = billed else {
+        for (p, remaining) in portion.iter() {
+            let pct = percent(rows, *p);
+            rows.claimprocs.push(ClaimProc {
+                procedure: *p,
+                claim: None,
+                patient: member,
+                prov: rows.procedures[*p as usize].prov,
+                plan: plan_num,
+                inssub,
+                status: 6,
+                fee: 0,
+                estimate: (*remaining).max(0) * pct / 100,
+                paid: 0,
+                percent: pct,
+                allowed: rows.procedures[*p as usize].fee,
+                write_off_estimate: 0,
+                payment: None,
+                date_cp: None,
+                proc_date: date,
+            });
+        }
+        return;
+    };
+    let sent = Setup::next_on(
+        primary_day + Duration::days(rng.gen_range(0..5)),
+        &setup.by_weekday,
+    );
+    let received = setup.lagged(rng, sent, &setup.claim_lag, &setup.check_weekday);
+    let received = (received < clock.as_of).then_some(received);
+    let claim_index = rows.claims.len() as u32;
+    let payment_index = received.map(|_| rows.claimpayments.len() as u32);
+    let mut claim = Claim {
+        patient: member,
+        plan: plan_num,
+        inssub,
+        prov: rows.procedures[portion[0].0 as usize].prov,
+        service: date,
+        sent,
+        received,
+        fee: 0,
+        estimate: 0,
+        paid: 0,
+        secondary: true,
+    };
+    for (p, remaining) in portion.iter_mut() {
+        let pct = percent(rows, *p);
+        if *remaining <= 0 || pct == 0 {
+            continue;
+        }
+        let fee = rows.procedures[*p as usize].fee;
+        let insurance = *remaining * pct / 100;
+        claim.fee += fee;
+        claim.estimate += insurance;
+        if received.is_some() {
+            claim.paid += insurance;
+            *remaining -= insurance;
+        }
+        rows.claimprocs.push(ClaimProc {
+            procedure: *p,
+            claim: Some(claim_index),
+            patient: member,
+            prov: rows.procedures[*p as usize].prov,
+            plan: plan_num,
+            inssub,
+            status: if received.is_some() { 1 } else { 0 },
+            fee,
+            estimate: insurance,
+            paid: if received.is_some() { insurance } else { 0 },
+            percent: pct,
+            allowed: fee,
+            write_off_estimate: 0,
+            payment: payment_index,
+            date_cp: received,
+            proc_date: date,
+        });
+    }
+    if let Some(day) = received {
+        let carrier = setup
+            .plans
+            .iter()
+            .find(|p| p.num == plan_num)
+            .map(|p| p.carrier)
+            .unwrap_or(1);
+        rows.claimpayments.push(ClaimPayment {
+            date: day,
+            amount: claim.paid,
+            carrier,
+            pay_type: setup.ins_pay_type_mix.pick(rng).unwrap_or(261),
+        });
+    }
+    rows.claims.push(claim);
 }
 
 /// Balances and family aging at as-of (semantics §5.5), from the ledger.

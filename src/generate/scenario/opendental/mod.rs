@@ -91,6 +91,17 @@ fn family_counts(rows: &FamilyRows) -> [u64; 14] {
     ]
 }
 
+/// What a counting pass found: rows per family table, and the counts the tuning targets.
+struct Tally {
+    totals: [u64; 14],
+    /// Recalls due in [2023-01-01, as-of].
+    recall_window: u64,
+    /// Booked (status 1) appointments.
+    future: u64,
+    /// Claims to secondary plans.
+    secondary_claims: u64,
+}
+
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
 pub struct Practice {
     pub setup: Setup,
@@ -117,7 +128,12 @@ impl Practice {
         let target = |t: &str| plan.table(t).map(|p| p.rows).unwrap_or(0) as f64;
         // Tune the intensities: a few counting passes, each scaling a driver by target / actual.
         for _ in 0..8 {
-            let (totals, recall_window) = Self::count(&setup, seed, &sizes, None);
+            let Tally {
+                totals,
+                future,
+                secondary_claims,
+                ..
+            } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
             let ratio = |t: &str, actual: u64| {
                 let goal = target(t) * 1.06;
@@ -135,9 +151,22 @@ impl Practice {
             i.installments = (i.installments * ratio("payment", at("payment"))).clamp(0.0, 3.0);
             i.discounts = (i.discounts * ratio("adjustment", at("adjustment"))).clamp(0.0, 1.0);
             i.recalls *= ratio("recall", at("recall"));
-            let _ = recall_window;
             i.history *= ratio("histappointment", at("histappointment"));
             i.subscriptions = (i.subscriptions * ratio("inssub", at("inssub"))).clamp(0.0, 1.0);
+            // Secondary claims: the profile's share of ClaimType S.
+            let share = secondary_claims as f64 / at("claim").max(1) as f64;
+            if share > 0.0 {
+                i.secondary_claims = (i.secondary_claims
+                    * (setup.secondary_claim_share / share).clamp(0.5, 2.0))
+                .clamp(0.0, 1.0);
+            } else if setup.secondary_claim_share > 0.0 {
+                i.secondary_claims = (i.secondary_claims * 2.0).min(1.0);
+            }
+            // Booked future appointments: the profile's share of scheduled (status 1) ones.
+            let share = future as f64 / at("appointment").max(1) as f64;
+            if share > 0.0 && setup.future_share > 0.0 {
+                i.future = (i.future * (setup.future_share / share).clamp(0.5, 2.0)).clamp(0.0, 1.0);
+            }
         }
         // The contract's window of recalls due (staged recalls) takes precedence over the recall
         // volume: more or fewer recall rows per patient until the count due in the window lands
@@ -152,7 +181,7 @@ impl Practice {
             1
         };
         for _ in 0..rounds {
-            let (_, window) = Self::count(&setup, seed, &sizes, None);
+            let window = Self::count(&setup, seed, &sizes, None).recall_window;
             recall_window = window;
             let window = window as f64;
             if window >= low && window <= high {
@@ -227,14 +256,11 @@ impl Practice {
 
     /// Simulates every family once: totals per table, the recalls due in [2023-01-01, as-of), and
     /// (when asked) the cumulative offsets.
-    fn count(
-        setup: &Setup,
-        seed: u64,
-        sizes: &[u32],
-        mut offsets: Option<&mut Vec<Vec<u64>>>,
-    ) -> ([u64; 14], u64) {
+    fn count(setup: &Setup, seed: u64, sizes: &[u32], mut offsets: Option<&mut Vec<Vec<u64>>>) -> Tally {
         let mut totals = [0u64; 14];
         let mut window = 0;
+        let mut future = 0;
+        let mut secondary_claims = 0;
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -243,6 +269,8 @@ impl Practice {
                 .iter()
                 .filter(|r| r.due >= low && r.due <= setup.clock.as_of)
                 .count() as u64;
+            future += rows.appointments.iter().filter(|a| a.status == 1).count() as u64;
+            secondary_claims += rows.claims.iter().filter(|c| c.secondary).count() as u64;
             let counts = family_counts(&rows);
             for (t, c) in counts.iter().enumerate() {
                 totals[t] += c;
@@ -251,7 +279,12 @@ impl Practice {
                 }
             }
         }
-        (totals, window)
+        Tally {
+            totals,
+            recall_window: window,
+            future,
+            secondary_claims,
+        }
     }
 
     pub fn families(&self) -> usize {

@@ -299,7 +299,7 @@ pub fn build(
             row.money("InsPayAmt", claim.paid);
             row.money("DedApplied", 0);
             row.money("WriteOff", 0);
-            row.text("ClaimType", "P");
+            row.text("ClaimType", if claim.secondary { "S" } else { "P" });
             row.zeros(&[
                 "ReferringProv",
                 "PlaceService",
@@ -343,10 +343,23 @@ pub fn build(
             row.date("DateCP", cp.date_cp);
             row.money("WriteOff", 0);
             row.text("CodeSent", code.map(|c| c.code.as_str()).unwrap_or(""));
-            row.money("AllowedOverride", -100);
+            // The -1 placeholder ("no override", "no copay") at the profile's share: the generic
+            // draw of the column decides (it follows the column's sentinel share); otherwise the
+            // allowed fee, and no copay.
+            let placeholder = |row: &Row, column: &str| {
+                matches!(row.get(column), Some(Value::Decimal(v, _)) if (*v + 1.0).abs() < 1e-9)
+                    || matches!(row.get(column), Some(Value::Int(-1)))
+            };
+            let allowed_override = if placeholder(row, "AllowedOverride") {
+                -100
+            } else {
+                cp.allowed
+            };
+            let copay = if placeholder(row, "CopayAmt") { -100 } else { 0 };
+            row.money("AllowedOverride", allowed_override);
             row.int("Percentage", cp.percent);
             row.int("PercentOverride", -1);
-            row.money("CopayAmt", -100);
+            row.money("CopayAmt", copay);
             row.flag("NoBillIns", false);
             row.money("PaidOtherIns", 0);
             row.money("BaseEst", cp.estimate);

@@ -111,6 +111,10 @@ pub struct Intensity {
     pub recalls: f64,
     pub history: f64,
     pub subscriptions: f64,
+    /// Probability that an active patient has a booked future appointment.
+    pub future: f64,
+    /// Probability that a visit with a secondary plan gets a secondary claim.
+    pub secondary_claims: f64,
 }
 
 impl Default for Intensity {
@@ -125,6 +129,8 @@ impl Default for Intensity {
             recalls: 1.0,
             history: 2.0,
             subscriptions: 0.3,
+            future: 0.2,
+            secondary_claims: 0.5,
         }
     }
 }
@@ -163,7 +169,15 @@ pub struct Setup {
     pub first_visit_sentinel: f64,
     pub new_patient_share: f64,
     pub hygiene_share: f64,
+    /// The share of visits other than new-patient visits that are hygiene visits, so that all
+    /// visits (new-patient visits have a hygienist) give `hygiene_share`.
+    pub hygiene_visit_share: f64,
+    /// The share of completed visits with arrival, seating and dismissal times, so that the
+    /// appointments' null share of `DateTimeArrived` matches the profile's.
+    pub arrival_share: f64,
     pub secondary_share: f64,
+    /// The share of claims sent to a secondary plan (ClaimType S).
+    pub secondary_claim_share: f64,
     pub status_mix: Mix<i64>,
     pub future_share: f64,
     pub other_proc_mix: Mix<i64>,
@@ -173,6 +187,10 @@ pub struct Setup {
     pub by_month: Vec<f64>,
     pub by_weekday: Vec<f64>,
     pub by_hour: Vec<f64>,
+    /// Weekday weights of insurance checks (claimpayment.CheckDate) and patient payments
+    /// (payment.PayDate).
+    pub check_weekday: Vec<f64>,
+    pub pay_weekday: Vec<f64>,
     pub pay_type_mix: Mix<i64>,
     pub ins_pay_type_mix: Mix<i64>,
     pub discount_type_mix: Mix<i64>,
@@ -490,6 +508,20 @@ impl Setup {
         let other_proc_ratio = (1.0 - completed) / completed;
 
         let (by_month, by_weekday, by_hour) = temporal(profile, "appointment", "AptDateTime");
+        let weekday_or = |table: &str, column: &str| {
+            let has = stats(profile, table)
+                .and_then(|t| t.stats.columns.get(column))
+                .and_then(|c| c.temporal.as_ref())
+                .map(|t| t.by_weekday.iter().any(|x| *x > 0))
+                .unwrap_or(false);
+            if has {
+                temporal(profile, table, column).1
+            } else {
+                by_weekday.clone()
+            }
+        };
+        let check_weekday = weekday_or("claimpayment", "CheckDate");
+        let pay_weekday = weekday_or("payment", "PayDate");
         // Chair capacity against the contract: the appointment marts are grained by day x
         // provider and hold at most PROVIDER_DAYS rows, so no more dentists see patients than the
         // open days since 2023 (history plus the booked future) allow. The others stay in the
@@ -576,6 +608,20 @@ impl Setup {
         );
 
         let patplan_per_patient = rel_dist("patplan", "PatNum", 1.0).mean;
+        let new_patient_share = share(profile, "appointment", "IsNewPatient", "true", 0.08);
+        let hygiene_share = share(profile, "appointment", "IsHygiene", "true", 0.45);
+        let hygiene_visit_share =
+            ((hygiene_share - new_patient_share) / (1.0 - new_patient_share).max(0.05)).clamp(0.0, 1.0);
+        let arrived = 1.0
+            - stats(profile, "appointment")
+                .and_then(|t| t.stats.columns.get("DateTimeArrived"))
+                .map(|c| c.null_fraction)
+                .unwrap_or(0.45);
+        // Broken appointments always carry an arrival (see the simulation); completed ones make up
+        // the rest of the profile's non-null share.
+        let completed_share = (1.0 - future_share) * status_mix.share(|s| *s == 2);
+        let broken_share = (1.0 - future_share) * status_mix.share(|s| *s == 5);
+        let arrival_share = ((arrived - broken_share) / completed_share.max(0.01)).clamp(0.0, 1.0);
         Self {
             clock,
             patients,
@@ -605,9 +651,12 @@ impl Setup {
             birth_sentinel: sentinel(profile, "patient", "Birthdate", "0001-01-01"),
             age_bands,
             first_visit_sentinel: sentinel(profile, "patient", "DateFirstVisit", "0001-01-01"),
-            new_patient_share: share(profile, "appointment", "IsNewPatient", "true", 0.08),
-            hygiene_share: share(profile, "appointment", "IsHygiene", "true", 0.45),
+            new_patient_share,
+            hygiene_share,
+            hygiene_visit_share,
+            arrival_share,
             secondary_share: (patplan_per_patient - 1.0).clamp(0.0, 1.0),
+            secondary_claim_share: share(profile, "claim", "ClaimType", "S", 0.0),
             status_mix,
             future_share,
             other_proc_mix,
@@ -619,6 +668,8 @@ impl Setup {
             by_month,
             by_weekday,
             by_hour,
+            check_weekday,
+            pay_weekday,
             pay_type_mix,
             ins_pay_type_mix,
             discount_type_mix,
@@ -654,6 +705,47 @@ impl Setup {
             candidate += Duration::days(1);
         }
         candidate
+    }
+
+    /// `from` plus a lag drawn from `lag`, on a weekday drawn by `weekday`'s weights: lags are
+    /// redrawn while the weekday is rejected, so that both the lag's distribution and the weekday
+    /// mix hold (shifting to the next open day would pile weekends onto Mondays).
+    pub fn lagged(
+        &self,
+        rng: &mut ChaCha8Rng,
+        from: NaiveDate,
+        lag: &Distribution,
+        weekday: &[f64],
+    ) -> NaiveDate {
+        let max = weekday.iter().cloned().fold(0.0, f64::max).max(1e-9);
+        let weight = |d: NaiveDate| weekday[d.weekday().num_days_from_monday() as usize] / max;
+        let mut candidate = from;
+        for _ in 0..32 {
+            candidate = from + Duration::days(lag.quantile(rng.gen()).round().max(0.0) as i64);
+            if rng.gen::<f64>() < weight(candidate) {
+                return candidate;
+            }
+        }
+        // A lag with little spread (same-day payments): walk forward from it instead.
+        for _ in 0..14 {
+            candidate += Duration::days(1);
+            if rng.gen::<f64>() < weight(candidate) {
+                return candidate;
+            }
+        }
+        Self::next_on(candidate, weekday)
+    }
+
+    /// The first day on or after `date` whose weekday has weight.
+    pub fn next_on(date: NaiveDate, weekday: &[f64]) -> NaiveDate {
+        let mut day = date;
+        for _ in 0..7 {
+            if weekday[day.weekday().num_days_from_monday() as usize] > 0.0 {
+                break;
+            }
+            day += Duration::days(1);
+        }
+        day
     }
 
     /// An hour following the hour weights.
