@@ -649,7 +649,13 @@ async fn build_and_swap(
     ));
     swap.push_str(&format!("alter schema {b} rename to {s};\n"));
     swap.push_str(&format!("drop schema if exists {old} cascade;\n"));
-    swap.push_str(&manifest_sql(profile, options, adaptations, &reports, &quirk_reports));
+    swap.push_str(&manifest_sql(
+        profile,
+        options,
+        adaptations,
+        &reports,
+        &quirk_reports,
+    ));
     swap.push_str("commit;\n");
     execute(coordinator, &swap, "swapping the new schema in").await?;
     Ok((reports, quirk_reports))
