@@ -71,12 +71,15 @@ Examples:
     /// the target schema in one transaction: a failed or killed run leaves the previous demo
     /// untouched. Without --database-url it uses the managed local cluster's database
     /// opendental_demo. Refuses to write into the profile's source database, and into a schema that
-    /// holds data but no dentsynth manifest (unless --force).
+    /// holds data but no dentsynth manifest (unless --force). An introspected OpenDental --profile
+    /// is completed from the built-in profile first (tables without rows, reference rows,
+    /// relationships it lacks; see --no-fill), and a note says what was filled.
     #[command(after_help = "\
 Examples:
   dentsynth generate                                  built-in profile into the local cluster
   dentsynth generate --seed 7 --scale 0.2 --as-of 2026-06-30
   dentsynth generate --profile introspection/clinic --database-url postgres://me@localhost/demo
+  dentsynth generate --profile introspection/clinic --no-fill   the profile as it is, nothing filled
   dentsynth generate --out-dir demo-csv --no-load     CSV files + schema.sql + load.sql only
   dentsynth generate --quirks production              with production's data-quality quirks")]
     Generate(GenerateArgs),
@@ -241,6 +244,11 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "DIR")]
     pub profile: Option<PathBuf>,
 
+    /// Use the --profile as it is: do not fill what an introspected OpenDental profile lacks (tables
+    /// without rows, reference rows, relationships) from the built-in profile.
+    #[arg(long)]
+    pub no_fill: bool,
+
     /// Target schema.
     #[arg(long, default_value = "raw")]
     pub schema: String,
@@ -314,6 +322,11 @@ pub struct VerifyArgs {
     /// Profile folder (default: the built-in introspection/opendental).
     #[arg(long, value_name = "DIR")]
     pub profile: Option<PathBuf>,
+
+    /// Use the --profile as it is: do not fill what an introspected OpenDental profile lacks (tables
+    /// without rows, reference rows, relationships) from the built-in profile.
+    #[arg(long)]
+    pub no_fill: bool,
 
     /// Folder of *.toml rule files, added to the built-in rules (a file with the name of a built-in
     /// one replaces it).
@@ -390,6 +403,11 @@ pub struct FidelityArgs {
     /// Profile folder the demo was generated from (default: the built-in introspection/opendental).
     #[arg(long, value_name = "DIR")]
     pub profile: Option<PathBuf>,
+
+    /// Use the --profile as it is: do not fill what an introspected OpenDental profile lacks (tables
+    /// without rows, reference rows, relationships) from the built-in profile.
+    #[arg(long)]
+    pub no_fill: bool,
 
     /// The scale the demo was generated at (default: the dentsynth manifest's, for --schema).
     #[arg(long, value_parser = parse_scale)]

@@ -551,12 +551,14 @@ fn execute(db: &TestDb, sql: &str) {
     });
 }
 
-/// `dentsynth verify` on `db` with the mini profile, the test rules only, as of 2026-06-30.
+/// `dentsynth verify` on `db` with the mini profile (as it is: `--no-fill`, so that the built-in
+/// profile adds none of its relationships), the test rules only, as of 2026-06-30.
 fn verify(db: &TestDb, extra: &[&str]) -> (Option<i32>, String, String) {
     let output = dentsynth()
         .current_dir(manifest_dir())
         .args(["--quiet", "verify", "--database-url", &db.url, "--profile"])
         .arg(profile_dir())
+        .arg("--no-fill")
         .args(["--rules", RULES, "--no-default-rules", "--as-of", AS_OF])
         .args(extra)
         .output()
@@ -792,6 +794,7 @@ fn verify_with_rules(db: &TestDb, files: &[(&str, &str)], extra: &[&str]) -> (Op
     let output = dentsynth()
         .args(["--quiet", "verify", "--database-url", &db.url, "--profile"])
         .arg(profile_dir())
+        .arg("--no-fill")
         .arg("--rules")
         .arg(&dir)
         .args(["--no-default-rules", "--as-of", AS_OF])
@@ -870,6 +873,7 @@ fn bad_inputs_exit_2_with_one_clear_line() {
             "--profile",
         ])
         .arg(profile_dir())
+        .arg("--no-fill")
         .args([
             "--rules",
             &manifest_dir().join(RULES).display().to_string(),

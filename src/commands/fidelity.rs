@@ -3,21 +3,20 @@
 use std::io::Write;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 
-use super::{default_database, Context, Outcome};
+use super::{default_database, load_profile, Context, Outcome};
 use crate::cli::{FidelityArgs, FidelityFormat};
 use crate::db::local::LocalCluster;
 use crate::db::{DbError, Target};
 use crate::fidelity::{self, FidelityError, Options, ScaleSource};
-use crate::profile;
 use crate::report::{self, fidelity::Format};
 
 pub(super) async fn run(context: &Context, args: FidelityArgs) -> anyhow::Result<Outcome> {
-    let profile = match &args.profile {
-        Some(dir) => profile::load(dir)?,
-        None => profile::builtin().context("cannot load the built-in profile")?,
-    };
+    let (profile, completion) = load_profile(args.profile.as_deref(), !args.no_fill)?;
+    if let Some(completion) = &completion {
+        context.note(completion.summary());
+    }
     let local = args.connect.database_url.is_none();
     let target = match &args.connect.database_url {
         Some(url) => Target::parse(url)?,

@@ -4,11 +4,10 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 
-use anyhow::Context as _;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, CellAlignment, Table};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{default_database, print_line, Context, Outcome, Verbosity};
+use super::{default_database, load_profile, print_line, Context, Outcome, Verbosity};
 use crate::cli::GenerateArgs;
 use crate::generate::{generate, Options, Progress, QuirksMode};
 use crate::profile;
@@ -22,10 +21,24 @@ pub(super) async fn run(context: &Context, args: GenerateArgs) -> anyhow::Result
         }
         .into());
     }
-    let profile = match &args.profile {
-        Some(dir) => profile::load(dir)?,
-        None => profile::builtin().context("the built-in profile is damaged")?,
-    };
+    let (profile, completion) = load_profile(args.profile.as_deref(), !args.no_fill)?;
+    if let Some(completion) = &completion {
+        context.note(completion.summary());
+        if !completion.tables.is_empty() {
+            context.detail(format!("  tables without rows: {}", completion.tables.join(", ")));
+        }
+        if !completion.reference_tables.is_empty() {
+            let tables: Vec<String> = completion
+                .reference_tables
+                .iter()
+                .map(|(table, rows)| format!("{table} ({rows} rows)"))
+                .collect();
+            context.detail(format!("  reference rows: {}", tables.join(", ")));
+        }
+        for relationship in &completion.relationships {
+            context.detail(format!("  relationship {relationship}"));
+        }
+    }
     let as_of = args.as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()

@@ -13,11 +13,13 @@ mod verify;
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
 
 use crate::cli::{Cli, Command, ConnectArgs};
 use crate::db::local::{LocalCluster, DEFAULT_DATABASE};
 use crate::db::Target;
+use crate::profile::{self, Completion, Profile};
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,4 +152,23 @@ pub(crate) fn print_line(text: impl std::fmt::Display) -> anyhow::Result<()> {
 
 pub(crate) fn default_database() -> &'static str {
     DEFAULT_DATABASE
+}
+
+/// The profile a command works with: the built-in one, or `--profile DIR`; an introspected OpenDental
+/// profile is completed from the built-in one (`profile::complete`) unless `fill` is false, so that
+/// generate, fidelity and verify all see the same profile. Returns what was filled, if anything ran.
+pub(crate) fn load_profile(
+    dir: Option<&std::path::Path>,
+    fill: bool,
+) -> anyhow::Result<(Profile, Option<Completion>)> {
+    let builtin = || profile::builtin().context("the built-in profile is damaged");
+    let Some(dir) = dir else {
+        return Ok((builtin()?, None));
+    };
+    let mut loaded = profile::load(dir)?;
+    if !fill || !loaded.source.opendental {
+        return Ok((loaded, None));
+    }
+    let completion = profile::complete_from(&mut loaded, &builtin()?);
+    Ok((loaded, Some(completion)))
 }

@@ -7,19 +7,18 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 
-use super::{default_database, Context, Outcome};
+use super::{default_database, load_profile, Context, Outcome};
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::db::local::LocalCluster;
 use crate::db::{DbError, Target};
-use crate::profile;
 use crate::report::{self, findings::Format, findings::Summary};
 use crate::verify::{self, rules, AsOfSource, Options, VerifyError};
 
 pub(super) async fn run(context: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
-    let profile = match &args.profile {
-        Some(dir) => profile::load(dir)?,
-        None => profile::builtin().context("cannot load the built-in profile")?,
-    };
+    let (profile, completion) = load_profile(args.profile.as_deref(), !args.no_fill)?;
+    if let Some(completion) = &completion {
+        context.note(completion.summary());
+    }
     let user_rules = match &args.rules {
         Some(dir) => rules::read_dir(dir)?,
         None => Vec::new(),

@@ -5,11 +5,15 @@
 //! statistics, optional reference rows). Files are canonical: sorted keys, floats rounded to six
 //! significant digits, two-space indentation, a trailing newline, no timestamps.
 //!
+//! `complete` fills what an introspected OpenDental profile lacks from the built-in one (generate,
+//! fidelity and verify apply it to a `--profile`).
+//!
 //! This module is plain data plus canonical read/write. It must not import sqlx, tokio or any other
 //! module of the crate: it loads and saves without a database.
 
 pub mod builtin;
 pub mod calibration;
+pub mod complete;
 mod io;
 pub mod stats;
 
@@ -18,6 +22,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use builtin::builtin;
+pub use complete::{complete_from, Completion};
 pub use io::{content_hash, load, load_embedded, render, save, ProfileError, RenderedProfile};
 pub use stats::{Categories, ColumnStats, Distribution, TableStats, Temporal};
 
