@@ -115,12 +115,24 @@ impl Map {
     pub fn is_categorical(&self, table: &str, column: &str) -> bool {
         self.enum_columns
             .contains(&(table.to_string(), column.to_string()))
-            || self
-                .keys
-                .iter()
-                .any(|k| k.child_table == table && k.child_column == column && k.parent_filter.is_some())
+            || self.keys.iter().any(|k| {
+                k.child_table == table
+                    && k.child_column == column
+                    && (k.parent_filter.is_some() || CONFIGURATION_TABLES.contains(&k.parent_table.as_str()))
+            })
     }
 }
+
+/// Practice configuration tables (not people): keys into them are categorical, so a practice's
+/// procedure-code, recall-type and appointment-type mixes are kept (with the usual minimum group
+/// size) even when the practice uses hundreds of codes.
+const CONFIGURATION_TABLES: [&str; 5] = [
+    "procedurecode",
+    "recalltype",
+    "appointmenttype",
+    "feesched",
+    "covcat",
+];
 
 /// Does a schema with these tables look like OpenDental? At least 80% of the map's child tables exist,
 /// and the core ones (patient, procedurelog, appointment) are there.

@@ -431,6 +431,19 @@ impl Setup {
                 })
                 .collect(),
         );
+        // A profile without a code mix (too many distinct codes for an older introspect, say):
+        // every priced code, equally likely, so that visits still have procedures.
+        let code_mix = if code_mix.is_empty() {
+            Mix::new(
+                codes
+                    .values()
+                    .filter(|c| c.fee > 0)
+                    .map(|c| (c.num, 1.0))
+                    .collect(),
+            )
+        } else {
+            code_mix
+        };
         let restorative_mix = Mix::new(
             code_mix
                 .items
