@@ -319,7 +319,18 @@ fn draw(
     if roll < threshold {
         return Value::Null;
     }
+    // A sentinel that is also a listed category already has its share in the categories (over
+    // non-null rows): drawing it here as well would count it twice.
+    let listed = |value: &str| {
+        stats
+            .categories
+            .as_ref()
+            .is_some_and(|c| c.frequencies.contains_key(value))
+    };
     for (sentinel, fraction) in &stats.sentinels {
+        if listed(sentinel) {
+            continue;
+        }
         threshold += fraction;
         if roll < threshold {
             if let Some(value) = sentinel_value(sentinel, column) {
@@ -337,6 +348,29 @@ fn draw(
                     return value;
                 }
             }
+        }
+        // The pooled rest: a value outside the listed ones when the column's statistics give one
+        // in a few tries, else a listed value in proportion (never a listed value out of turn).
+        let named: Vec<Value> = categories
+            .frequencies
+            .keys()
+            .filter_map(|v| category_value(v, column))
+            .collect();
+        for _ in 0..4 {
+            let value = regular_value(column, stats, fake, rng, clock);
+            if !named.contains(&value) {
+                return value;
+            }
+        }
+        let total: f64 = categories.frequencies.values().sum();
+        let mut pick = rng.gen::<f64>() * total;
+        for (value, fraction) in &categories.frequencies {
+            if pick < *fraction {
+                if let Some(value) = category_value(value, column) {
+                    return value;
+                }
+            }
+            pick -= fraction;
         }
     }
     regular_value(column, stats, fake, rng, clock)

@@ -136,7 +136,7 @@ impl Practice {
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
             let ratio = |t: &str, actual: u64| {
-                let goal = target(t) * 1.06;
+                let goal = target(t);
                 if actual == 0 || goal == 0.0 {
                     1.0
                 } else {
