@@ -606,14 +606,10 @@ fn simulate_patient(
             });
         }
         // Treatment planned at this visit, and other statuses (EC/EO, deleted, conditions).
-        let insured_factor = if primary.is_some() {
-            intensity.estimates
-        } else {
-            1.0
-        };
+        // `others` is tuned so that the status mix over all procedures is the profile's.
         let others = count(
             rng,
-            visit_procs.len() as f64 * setup.other_proc_ratio * intensity.procedures * insured_factor,
+            visit_procs.len() as f64 * setup.other_proc_ratio * intensity.others,
         );
         for _ in 0..others {
             let status = setup.other_proc_mix.pick(rng).unwrap_or(1);
@@ -637,30 +633,31 @@ fn simulate_patient(
                 status,
                 prov: pri_prov,
             });
-            if status == 1 {
-                if let Some((inssub, plan)) = primary {
-                    {
-                        let percent = setup.codes.get(&code).map(|c| c.percent).unwrap_or(0);
-                        let estimate = fee * percent / 100;
-                        rows.claimprocs.push(ClaimProc {
-                            procedure: index,
-                            claim: None,
-                            patient: member,
-                            prov: pri_prov,
-                            plan,
-                            inssub,
-                            status: 6,
-                            fee,
-                            estimate,
-                            paid: 0,
-                            percent,
-                            allowed: fee,
-                            write_off_estimate: 0,
-                            payment: None,
-                            date_cp: None,
-                            proc_date: date,
-                        });
-                    }
+            // Estimate lines (status 6) of each plan, for the statuses that carry them (treatment
+            // planned always; the others at the tuned share, since OpenDental keeps the lines of
+            // a planned procedure once it is set complete elsewhere, deleted or made inactive).
+            if status == 1 || rng.gen::<f64>() < intensity.estimates {
+                for (inssub, plan) in [primary, secondary].into_iter().flatten() {
+                    let percent = setup.codes.get(&code).map(|c| c.percent).unwrap_or(0);
+                    let estimate = fee * percent / 100;
+                    rows.claimprocs.push(ClaimProc {
+                        procedure: index,
+                        claim: None,
+                        patient: member,
+                        prov: pri_prov,
+                        plan,
+                        inssub,
+                        status: 6,
+                        fee,
+                        estimate,
+                        paid: 0,
+                        percent,
+                        allowed: fee,
+                        write_off_estimate: 0,
+                        payment: None,
+                        date_cp: None,
+                        proc_date: date,
+                    });
                 }
             }
         }
@@ -763,14 +760,7 @@ fn settle_visit(
         let covered: Vec<usize> = portion
             .iter()
             .enumerate()
-            .filter(|(_, (p, fee))| {
-                *fee > 0
-                    && setup
-                        .codes
-                        .get(&rows.procedures[*p as usize].code)
-                        .map(|c| c.percent > 0)
-                        .unwrap_or(false)
-            })
+            .filter(|(_, (p, fee))| *fee > 0 && setup.codes.contains_key(&rows.procedures[*p as usize].code))
             .map(|(i, _)| i)
             .collect();
         if !covered.is_empty() {

@@ -100,6 +100,9 @@ struct Tally {
     future: u64,
     /// Claims to secondary plans.
     secondary_claims: u64,
+    /// Completed procedures, and the others.
+    completed: u64,
+    other_procedures: u64,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -132,6 +135,8 @@ impl Practice {
                 totals,
                 future,
                 secondary_claims,
+                completed,
+                other_procedures,
                 ..
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
@@ -147,9 +152,22 @@ impl Practice {
             i.appointments *= ratio("appointment", at("appointment"));
             i.insured_visits = (i.insured_visits * ratio("claim", at("claim"))).clamp(0.5, 4.0);
             i.procedures *= ratio("procedurelog", at("procedurelog"));
-            i.estimates = (i.estimates * ratio("claimproc", at("claimproc"))).clamp(1.0, 2.0);
+            i.estimates = (i.estimates * ratio("claimproc", at("claimproc"))).clamp(0.0, 1.0);
+            // The status mix: non-completed procedures per completed one.
+            if completed > 0 && other_procedures > 0 && setup.other_proc_ratio > 0.0 {
+                let achieved = other_procedures as f64 / completed as f64;
+                i.others = (i.others * (setup.other_proc_ratio / achieved).clamp(0.5, 2.0)).clamp(0.1, 10.0);
+            }
             i.installments = (i.installments * ratio("payment", at("payment"))).clamp(0.0, 3.0);
-            i.discounts = (i.discounts * ratio("adjustment", at("adjustment"))).clamp(0.0, 1.0);
+            let adjustments = ratio("adjustment", at("adjustment"));
+            i.discounts = (i.discounts * adjustments).clamp(0.0, 1.0);
+            if adjustments < 1.0 && i.discounts < 0.01 {
+                // Write-offs alone exceed the volume: fewer PPO plans.
+                i.ppo = (i.ppo * adjustments).clamp(0.0, 1.0);
+                for plan in setup.plans.iter_mut() {
+                    plan.ppo = setup::is_ppo(plan.num, i.ppo);
+                }
+            }
             i.recalls *= ratio("recall", at("recall"));
             i.history *= ratio("histappointment", at("histappointment"));
             i.subscriptions = (i.subscriptions * ratio("inssub", at("inssub"))).clamp(0.0, 1.0);
@@ -261,6 +279,8 @@ impl Practice {
         let mut window = 0;
         let mut future = 0;
         let mut secondary_claims = 0;
+        let mut completed = 0;
+        let mut other_procedures = 0;
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -271,6 +291,9 @@ impl Practice {
                 .count() as u64;
             future += rows.appointments.iter().filter(|a| a.status == 1).count() as u64;
             secondary_claims += rows.claims.iter().filter(|c| c.secondary).count() as u64;
+            let done = rows.procedures.iter().filter(|p| p.status == 2).count() as u64;
+            completed += done;
+            other_procedures += rows.procedures.len() as u64 - done;
             let counts = family_counts(&rows);
             for (t, c) in counts.iter().enumerate() {
                 totals[t] += c;
@@ -284,6 +307,8 @@ impl Practice {
             recall_window: window,
             future,
             secondary_claims,
+            completed,
+            other_procedures,
         }
     }
 

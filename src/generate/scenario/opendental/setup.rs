@@ -115,6 +115,10 @@ pub struct Intensity {
     pub future: f64,
     /// Probability that a visit with a secondary plan gets a secondary claim.
     pub secondary_claims: f64,
+    /// Multiplier of the non-completed procedures per completed one (the status mix).
+    pub others: f64,
+    /// The share of insurance plans that are PPO (their write-offs are adjustments).
+    pub ppo: f64,
 }
 
 impl Default for Intensity {
@@ -123,7 +127,7 @@ impl Default for Intensity {
             appointments: 1.0,
             procedures: 1.0,
             insured_visits: 1.0,
-            estimates: 1.0,
+            estimates: 0.3,
             installments: 0.1,
             discounts: 0.05,
             recalls: 1.0,
@@ -131,6 +135,8 @@ impl Default for Intensity {
             subscriptions: 0.3,
             future: 0.2,
             secondary_claims: 0.5,
+            others: 1.0,
+            ppo: 1.0 / 3.0,
         }
     }
 }
@@ -314,6 +320,12 @@ fn temporal(profile: &Profile, table: &str, column: &str) -> (Vec<f64>, Vec<f64>
     (f(&t.by_month_of_year, 12), weekday, hour)
 }
 
+/// Whether plan `num` is a PPO plan when a share `share` of plans are: a fixed spread over plan
+/// numbers (golden-ratio hashing), so that raising the share only adds plans.
+pub fn is_ppo(num: u32, share: f64) -> bool {
+    ((num as f64 * 0.618_033_988_75).fract()) < share
+}
+
 /// Decodes OpenDental's packed interval (days, weeks, months, years in bytes 0..3).
 pub fn add_interval(date: NaiveDate, packed: i64) -> NaiveDate {
     let days = packed & 0xff;
@@ -350,7 +362,7 @@ impl Setup {
             .map(|num| PlanInfo {
                 num,
                 carrier: (num - 1) % carriers + 1,
-                ppo: num % 3 == 0,
+                ppo: is_ppo(num, Intensity::default().ppo),
             })
             .collect();
 
