@@ -45,6 +45,13 @@ for scale in 1 10; do
   echo "- scale $scale: $rows rows; generate $secs s ($rps rows/s, peak $mem MB); psql \\copy baseline $base s; ratio ${ratio}x"
   rm -rf "$work/csv$scale"
 done
+# Scale 3 must complete, and the dbt contract must still hold there (zero error findings).
+createdb bench_s3
+url3=$(ds local url --database bench_s3 2>/dev/null)
+read -r mem secs < <(measure "$bin" -q --home "$home" generate --database-url "$url3" --scale 3 --as-of 2026-06-30)
+rows=$(grep -o 'generated [0-9]* rows' "$work/out" | grep -o '[0-9]*')
+summary=$("$bin" -q --home "$home" verify --database-url "$url3" --as-of 2026-06-30 | tail -1 || true)
+echo "- scale 3: $rows rows; generate $secs s (peak $mem MB); verify: $summary"
 if [ "${BENCH_SCALE100:-1}" != 0 ]; then
   createdb bench_s100
   url=$(ds local url --database bench_s100 2>/dev/null)
@@ -72,3 +79,8 @@ if "$bin" verify --help >/dev/null 2>&1; then
   t0=$(now); "$bin" -q --home "$home" verify --database-url "$url" --as-of 2026-06-30 >/dev/null || true; t1=$(now)
   echo "- $(elapsed "$t0" "$t1") s"
 fi
+
+echo
+echo "## fidelity (built-in profile, scale-1 demo)"
+t0=$(now); summary=$("$bin" -q --home "$home" fidelity --database-url "$url" | tail -1 || true); t1=$(now)
+echo "- $(elapsed "$t0" "$t1") s: $summary"

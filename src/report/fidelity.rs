@@ -33,12 +33,16 @@ pub fn render(report: &Report, format: Format, all: bool) -> String {
 /// `412 statistics: 318 within tolerance, 3 out of tolerance, 91 not judged (too few demo rows)`.
 pub fn summary_line(summary: &Summary) -> String {
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let adapted = if summary.adapted > 0 {
+        format!(", {} adapted by the generator", summary.adapted)
+    } else {
+        String::new()
+    };
     format!(
-        "{}: {} within tolerance, {} out of tolerance, {} adapted by the generator, {} not judged (too few demo rows)",
+        "{}: {} within tolerance, {} out of tolerance{adapted}, {} not judged (too few demo rows)",
         plural(summary.statistics, "statistic", "statistics"),
         summary.within,
         summary.outside,
-        summary.adapted,
         summary.not_judged
     )
 }
@@ -352,6 +356,27 @@ mod tests {
                 ),
             ],
         }
+    }
+
+    #[test]
+    fn an_adapted_statistic_is_listed_with_its_reason_and_counted_apart() {
+        let mut report = report();
+        let outside = report
+            .statistics
+            .iter_mut()
+            .find(|s| s.verdict == Verdict::Outside)
+            .unwrap();
+        outside.verdict = Verdict::Adapted;
+        outside.adaptation = Some("the contract's window".into());
+        let text = render(&report, Format::Table, false);
+        assert!(
+            text.contains("adapted: appointment rows 3000 -> 2100: the contract's window"),
+            "{text}"
+        );
+        assert!(
+            text.contains("0 out of tolerance, 1 adapted by the generator, 1 not judged"),
+            "{text}"
+        );
     }
 
     #[test]
