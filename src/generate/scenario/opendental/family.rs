@@ -379,8 +379,13 @@ fn simulate_patient(
         .map(|p| (p.inssub, rows.inssubs[p.inssub as usize].plan));
     let insured = primary.is_some();
     let treated = rng.gen::<f64>() >= setup.untreated_share;
-    let new_patient = rng.gen::<f64>()
-        < (setup.new_patient_share * setup.appointments_per_patient.mean * intensity.appointments).min(0.9);
+    // Patients who never come (the profile's share of patients without appointments) are not new
+    // patients either; the others are new a little more often, so the new-patient share holds.
+    let new_patient = treated
+        && rng.gen::<f64>()
+            < (setup.new_patient_share * setup.appointments_per_patient.mean * intensity.appointments
+                / (1.0 - setup.untreated_share).max(0.05))
+            .min(0.9);
     let first_visit = if new_patient {
         setup.day(rng, history_start, clock.end - Duration::days(30))
     } else {
@@ -973,6 +978,57 @@ fn settle_visit(
             });
         }
     }
+    // An income transfer at the tuned share: a $0 payment of type 0 (dbt_dental_models.md §3.3)
+    // moving part of what was paid on one procedure of the visit to another procedure of the
+    // patient. The patient's balance does not change.
+    let paid: Vec<&Split> = rows
+        .splits
+        .iter()
+        .filter(|s| s.patient == member && s.proc_date == date && s.amount > 1)
+        .collect();
+    // The receiving side: another completed procedure of the patient (this visit's or earlier).
+    let others: Vec<u32> = rows
+        .procedures
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            p.patient == member
+                && p.status == 2
+                && p.fee > 0
+                && paid.first().is_some_and(|s| s.procedure != *i as u32)
+        })
+        .map(|(i, _)| i as u32)
+        .collect();
+    let to = (!others.is_empty()).then(|| others[rng.gen_range(0..others.len())]);
+    if let (Some(from), Some(to), true) = (paid.first(), to, rng.gen::<f64>() < intensity.transfers) {
+        let when = setup.lagged(rng, from.date, &uniform(0.0, 30.0), &setup.pay_weekday);
+        if when < clock.as_of {
+            let amount = (from.amount * rng.gen_range(10..=50) / 100).max(1);
+            let (source, prov) = (from.procedure, from.prov);
+            let payment = rows.payments.len() as u32;
+            for (procedure, amount) in [(source, -amount), (to, amount)] {
+                rows.splits.push(Split {
+                    payment,
+                    patient: member,
+                    procedure,
+                    amount,
+                    date: when,
+                    prov: if procedure == source {
+                        prov
+                    } else {
+                        rows.procedures[to as usize].prov
+                    },
+                    proc_date: rows.procedures[procedure as usize].date,
+                });
+            }
+            rows.payments.push(Payment {
+                patient: member,
+                date: when,
+                amount: 0,
+                pay_type: 0,
+            });
+        }
+    }
 }
 
 /// The secondary plan of a visit: once the primary has paid, a secondary claim (ClaimType S) for
@@ -1123,7 +1179,12 @@ fn settle(setup: &Setup, rows: &mut FamilyRows) {
     }
     for s in &rows.splits {
         balances[s.patient as usize] -= s.amount;
-        credits += s.amount;
+        if s.amount >= 0 {
+            credits += s.amount;
+        } else {
+            // A negative split (the giving side of an income transfer) is a charge on its date.
+            charges.push((s.date, -s.amount));
+        }
     }
     let mut buckets = [0i64; 4];
     for (date, amount) in charges {

@@ -103,6 +103,8 @@ struct Tally {
     /// Completed procedures, and the others.
     completed: u64,
     other_procedures: u64,
+    /// Income transfers (type-0 payments).
+    transfers: u64,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -137,6 +139,7 @@ impl Practice {
                 secondary_claims,
                 completed,
                 other_procedures,
+                transfers,
                 ..
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
@@ -179,6 +182,17 @@ impl Practice {
                 .clamp(0.0, 1.0);
             } else if setup.secondary_claim_share > 0.0 {
                 i.secondary_claims = (i.secondary_claims * 2.0).min(1.0);
+            }
+            // Income transfers: the profile's share of type-0 payments.
+            if setup.transfer_share > 0.0 {
+                let share = transfers as f64 / at("payment").max(1) as f64;
+                i.transfers = if share > 0.0 {
+                    (i.transfers * (setup.transfer_share / share).clamp(0.5, 2.0)).clamp(0.0, 1.0)
+                } else {
+                    (i.transfers * 2.0).min(1.0)
+                };
+            } else {
+                i.transfers = 0.0;
             }
             // Booked future appointments: the profile's share of scheduled (status 1) ones.
             let share = future as f64 / at("appointment").max(1) as f64;
@@ -281,6 +295,7 @@ impl Practice {
         let mut secondary_claims = 0;
         let mut completed = 0;
         let mut other_procedures = 0;
+        let mut transfers = 0;
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -294,6 +309,7 @@ impl Practice {
             let done = rows.procedures.iter().filter(|p| p.status == 2).count() as u64;
             completed += done;
             other_procedures += rows.procedures.len() as u64 - done;
+            transfers += rows.payments.iter().filter(|p| p.pay_type == 0).count() as u64;
             let counts = family_counts(&rows);
             for (t, c) in counts.iter().enumerate() {
                 totals[t] += c;
@@ -309,6 +325,7 @@ impl Practice {
             secondary_claims,
             completed,
             other_procedures,
+            transfers,
         }
     }
 

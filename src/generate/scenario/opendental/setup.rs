@@ -119,6 +119,8 @@ pub struct Intensity {
     pub others: f64,
     /// The share of insurance plans that are PPO (their write-offs are adjustments).
     pub ppo: f64,
+    /// Probability that a paid visit gets an income transfer (a $0 payment of type 0).
+    pub transfers: f64,
 }
 
 impl Default for Intensity {
@@ -137,6 +139,7 @@ impl Default for Intensity {
             secondary_claims: 0.5,
             others: 1.0,
             ppo: 1.0 / 3.0,
+            transfers: 0.1,
         }
     }
 }
@@ -199,6 +202,8 @@ pub struct Setup {
     pub pay_weekday: Vec<f64>,
     pub pay_type_mix: Mix<i64>,
     pub ins_pay_type_mix: Mix<i64>,
+    /// The profile's share of income transfers (type 0) among payments.
+    pub transfer_share: f64,
     pub discount_type_mix: Mix<i64>,
     pub writeoff_type: i64,
     pub confirmed: Vec<i64>,
@@ -697,6 +702,7 @@ impl Setup {
             pay_weekday,
             pay_type_mix,
             ins_pay_type_mix,
+            transfer_share: share(profile, "payment", "PayType", "0", 0.0),
             discount_type_mix,
             writeoff_type,
             confirmed,
