@@ -1,4 +1,4 @@
-//! `generate --quirks production` against a real PostgreSQL, on one quirky demo (scale 0.2, as-of
+//! `generate --quirks production` against a real PostgreSQL, on one quirky demo (scale 0.1, as-of
 //! 2026-06-30) reused for every assertion: each quirk of the catalogue is present, at its rate;
 //! `verify` reports the findings the quirks cause, which the clean demo's committed report does not
 //! have; the checksums do not depend on --jobs; the CSV files carry the quirks; bad input writes
@@ -204,7 +204,7 @@ fn generate(db: &TestDb, extra: &[&str]) -> String {
         .args(["generate", "--database-url", &db.url])
         .args([
             "--scale",
-            "0.2",
+            "0.1",
             "--as-of",
             "2026-06-30",
             "--quirks",
@@ -327,7 +327,7 @@ fn production_quirks_land_at_their_rates_verify_finds_them_and_jobs_do_not_matte
             ));
         }
     }
-    eprintln!("quirks at scale 0.2:\n{}", report.join("\n"));
+    eprintln!("quirks at scale 0.1:\n{}", report.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
     // The CSV files of --out-dir carry the quirks (rewritten after them).

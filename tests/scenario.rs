@@ -140,11 +140,12 @@ const CHECKS: &[(&str, &str)] = &[
         "aging recomputed from the ledger",
         r#"with fam as (select "PatNum", "Guarantor" from raw.patient),
       charges as (select f."Guarantor" g, x."ProcDate" d, x."ProcFee" a from raw.procedurelog x join fam f using ("PatNum") where x."ProcStatus" = 2
-                  union all select f."Guarantor", x."AdjDate", x."AdjAmt" from raw.adjustment x join fam f using ("PatNum") where x."AdjAmt" > 0),
+                  union all select f."Guarantor", x."AdjDate", x."AdjAmt" from raw.adjustment x join fam f using ("PatNum") where x."AdjAmt" > 0
+                  union all select f."Guarantor", x."DatePay", -x."SplitAmt" from raw.paysplit x join fam f using ("PatNum") where x."SplitAmt" < 0),
       credits as (select g, sum(a) c from (
                   select f."Guarantor" g, -x."AdjAmt" a from raw.adjustment x join fam f using ("PatNum") where x."AdjAmt" < 0
                   union all select f."Guarantor", x."InsPayAmt" + x."WriteOff" from raw.claimproc x join fam f using ("PatNum") where x."Status" in (1, 4)
-                  union all select f."Guarantor", x."SplitAmt" from raw.paysplit x join fam f using ("PatNum")) t group by g),
+                  union all select f."Guarantor", x."SplitAmt" from raw.paysplit x join fam f using ("PatNum") where x."SplitAmt" > 0) t group by g),
       b as (select g,
               sum(a) filter (where date '2026-06-30' - d <= 30) b0,
               sum(a) filter (where date '2026-06-30' - d between 31 and 60) b1,
