@@ -228,7 +228,11 @@ pub fn simulate_family(setup: &Setup, seed: u64, family: u64, size: u32) -> Fami
         .max(NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid"));
     let mut rows = FamilyRows::default();
     let last_name = rng.gen::<u32>();
-    let family_insured = rng.gen::<f64>() < setup.insured_share;
+    // Insured families by a low-discrepancy sequence over family ids (golden-ratio steps): the
+    // insured share of a few thousand families is then the profile's, not the profile's plus or
+    // minus sampling noise of whole families. The rng draw stays, so the stream is unchanged.
+    let _ = rng.gen::<f64>();
+    let family_insured = (family as f64 * 0.618_033_988_749_895).fract() < setup.insured_share;
 
     // Members: the guarantor first (an adult), then spouse and children.
     for member in 0..size {
@@ -408,16 +412,15 @@ fn simulate_patient(
     }
     let active = rows.patients[member as usize].status == 0;
     let u: f64 = rng.gen();
-    let mut visits = count(
+    let visits = count(
         rng,
         setup.appointments_per_patient.quantile(u)
             * intensity.appointments
             * if insured { intensity.insured_visits } else { 1.0 },
     )
     .max(1);
-    if !active {
-        visits = visits.div_ceil(2);
-    }
+    // Inactive patients keep their full count of visits, thinned out towards as-of (below): the
+    // visits they no longer make balance the ones new patients add (a steady practice).
     let start = if new_patient { first_visit } else { history_start };
     // Inactive patients are leaving over the history: their visits thin out towards as-of (a
     // density falling linearly), mirroring new patients' visits, which thicken after they join;
