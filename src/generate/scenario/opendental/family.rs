@@ -408,6 +408,7 @@ fn simulate_patient(
         };
     }
     if !treated && !new_patient {
+        recalls_from_before(setup, keys, rows, member, history_start);
         return;
     }
     let active = rows.patients[member as usize].status == 0;
@@ -678,23 +679,12 @@ fn simulate_patient(
     // than the patient has types (small scales), a type repeats, due from an older visit.
     let rng = &mut recall_rng;
     if !completed_dates.is_empty() && recall_draw[0] >= setup.without_recall {
-        let wanted = count(
-            rng,
-            setup.recalls_per_patient.quantile(recall_draw[1]) * intensity.recalls,
-        );
-        let distinct = setup.recall_type_mix.len();
-        let mut chosen: Vec<u32> = Vec::new();
-        for _ in 0..wanted * 4 {
-            if chosen.len() >= wanted.min(distinct) {
-                break;
-            }
-            if let Some(kind) = setup.recall_type_mix.pick(rng) {
-                if !chosen.contains(&kind) {
-                    chosen.push(kind);
-                }
-            }
-        }
-        while chosen.len() < wanted {
+        let expected = setup.recalls_per_patient.quantile(recall_draw[1]) * intensity.recalls;
+        let distinct = setup.recall_type_mix.len() as f64;
+        // One row per type, the types in the profile's proportions; beyond one of each type
+        // (the contract's window at small scales), repeats drawn from the mix.
+        let mut chosen: Vec<u32> = setup.recall_type_mix.subset(rng, expected);
+        for _ in 0..count(rng, (expected - distinct).max(0.0)) {
             match setup.recall_type_mix.pick(rng) {
                 Some(kind) => chosen.push(kind),
                 None => break,
@@ -737,6 +727,47 @@ fn simulate_patient(
                 scheduled: next_future.filter(|_| due >= clock.as_of),
             });
         }
+    }
+}
+
+/// A patient not seen during the history came before it: OpenDental kept the recall rows of that
+/// last visit (due dates often in the contract's window since 2023, or long overdue). Only the
+/// recall table shows it: the visit itself lies before the history.
+fn recalls_from_before(
+    setup: &Setup,
+    keys: (StreamKey, u64),
+    rows: &mut FamilyRows,
+    member: u32,
+    history_start: NaiveDate,
+) {
+    let mut rng = keys.0.stream(keys.1 << 12 | 0xfff);
+    let rng = &mut rng;
+    if rng.gen::<f64>() < setup.without_recall {
+        return;
+    }
+    let high = history_start - Duration::days(1);
+    let low = rows.patients[member as usize]
+        .first_visit
+        .filter(|d| *d < high)
+        .unwrap_or(high - Duration::days(3 * 365));
+    let last = low + Duration::days(rng.gen_range(0..=(high - low).num_days().max(0)));
+    let expected = setup.recalls_per_patient.quantile(rng.gen()) * setup.intensity.recalls;
+    let mut chosen = setup.recall_type_mix.subset(rng, expected);
+    for _ in 0..count(rng, (expected - setup.recall_type_mix.len() as f64).max(0.0)) {
+        chosen.extend(setup.recall_type_mix.pick(rng));
+    }
+    for kind in chosen {
+        let Some(recall_type) = setup.recall_types.iter().find(|t| t.num == kind) else {
+            continue;
+        };
+        rows.recalls.push(Recall {
+            patient: member,
+            recall_type: kind,
+            interval: recall_type.interval,
+            previous: Some(last),
+            due: add_interval(last, recall_type.interval),
+            scheduled: None,
+        });
     }
 }
 

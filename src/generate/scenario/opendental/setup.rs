@@ -42,6 +42,40 @@ impl<T: Clone> Mix<T> {
         self.items.len()
     }
 
+    /// A subset of `expected` distinct values on average (at most all of them) whose members
+    /// appear in proportion to their weights over many draws: each value is included on its own
+    /// with probability min(1, share x lambda), lambda chosen so that the probabilities sum to
+    /// `expected`. (Drawing until enough distinct values are found would flatten the mix.)
+    pub fn subset(&self, rng: &mut ChaCha8Rng, expected: f64) -> Vec<T> {
+        if self.items.is_empty() || self.total <= 0.0 {
+            return Vec::new();
+        }
+        let target = expected.clamp(0.0, self.items.len() as f64);
+        let sum = |lambda: f64| -> f64 {
+            self.items
+                .iter()
+                .map(|(_, w)| (w / self.total * lambda).min(1.0))
+                .sum()
+        };
+        let (mut low, mut high) = (0.0, 1.0);
+        while sum(high) < target - 1e-9 && high < 1e9 {
+            high *= 2.0;
+        }
+        for _ in 0..40 {
+            let mid = (low + high) / 2.0;
+            if sum(mid) < target {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        self.items
+            .iter()
+            .filter(|(_, w)| rng.gen::<f64>() < (w / self.total * high).min(1.0))
+            .map(|(v, _)| v.clone())
+            .collect()
+    }
+
     pub fn pick(&self, rng: &mut ChaCha8Rng) -> Option<T> {
         if self.items.is_empty() {
             return None;
