@@ -7,8 +7,7 @@ use anyhow::bail;
 
 use super::{default_database, load_profile, Context, Outcome};
 use crate::cli::{FidelityArgs, FidelityFormat};
-use crate::db::local::LocalCluster;
-use crate::db::{DbError, Target};
+use crate::db::DbError;
 use crate::fidelity::{self, FidelityError, Options, ScaleSource};
 use crate::report::{self, fidelity::Format};
 
@@ -18,18 +17,8 @@ pub(super) async fn run(context: &Context, args: FidelityArgs) -> anyhow::Result
         context.note(completion.summary());
     }
     let local = args.connect.database_url.is_none();
-    let target = match &args.connect.database_url {
-        Some(url) => Target::parse(url)?,
-        None => {
-            // The managed cluster's demo database; like verify, fidelity never creates it.
-            let cluster = LocalCluster::open(&context.home)?;
-            let started = cluster.start()?;
-            for note in &started.notes {
-                context.note(note);
-            }
-            cluster.target(default_database())?
-        }
-    };
+    // Without --database-url: the managed cluster's demo database, which this command never creates.
+    let target = context.existing_target(&args.connect, default_database())?;
     let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

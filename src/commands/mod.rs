@@ -66,16 +66,32 @@ impl Context {
         if let Some(url) = &connect.database_url {
             return Ok(Target::parse(url)?);
         }
-        let cluster = LocalCluster::open(&self.home)?;
-        let started = cluster.start()?;
-        for note in &started.notes {
-            self.note(note);
-        }
+        let (cluster, started) = self.start_local()?;
         if !started.already_running {
             self.note(format!("started the local cluster on port {}", started.port));
         }
         cluster.ensure_database(database).await?;
         Ok(cluster.target(database)?)
+    }
+
+    /// Like [`Context::target`], for commands that only read: the local cluster is started, but
+    /// its database is never created (a missing one is the caller's error to explain).
+    pub fn existing_target(&self, connect: &ConnectArgs, database: &str) -> anyhow::Result<Target> {
+        if let Some(url) = &connect.database_url {
+            return Ok(Target::parse(url)?);
+        }
+        let (cluster, _) = self.start_local()?;
+        Ok(cluster.target(database)?)
+    }
+
+    /// Opens and starts the managed cluster, passing its notes on.
+    fn start_local(&self) -> anyhow::Result<(LocalCluster, crate::db::local::Started)> {
+        let cluster = LocalCluster::open(&self.home)?;
+        let started = cluster.start()?;
+        for note in &started.notes {
+            self.note(note);
+        }
+        Ok((cluster, started))
     }
 }
 

@@ -9,8 +9,7 @@ use anyhow::{bail, Context as _};
 
 use super::{default_database, load_profile, Context, Outcome};
 use crate::cli::{ReportFormat, VerifyArgs};
-use crate::db::local::LocalCluster;
-use crate::db::{DbError, Target};
+use crate::db::DbError;
 use crate::report::{self, findings::Format, findings::Summary};
 use crate::verify::{self, rules, AsOfSource, Options, VerifyError};
 
@@ -36,18 +35,8 @@ pub(super) async fn run(context: &Context, args: VerifyArgs) -> anyhow::Result<O
     ));
 
     let local = args.connect.database_url.is_none();
-    let target = match &args.connect.database_url {
-        Some(url) => Target::parse(url)?,
-        None => {
-            // The managed cluster's demo database. Unlike other commands, verify never creates it.
-            let cluster = LocalCluster::open(&context.home)?;
-            let started = cluster.start()?;
-            for note in &started.notes {
-                context.note(note);
-            }
-            cluster.target(default_database())?
-        }
-    };
+    // Without --database-url: the managed cluster's demo database, which this command never creates.
+    let target = context.existing_target(&args.connect, default_database())?;
     context.note(format!(
         "verifying schema {} of {} with {} rule{}",
         args.schema,

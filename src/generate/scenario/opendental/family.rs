@@ -116,6 +116,37 @@ pub struct ClaimProc {
     pub proc_date: NaiveDate,
 }
 
+impl ClaimProc {
+    /// An estimate line (status 6, on no claim) of `(inssub, plan)` for a procedure; the amounts
+    /// are 0 until set with struct update syntax.
+    fn estimate_line(
+        procedure: u32,
+        patient: u32,
+        prov: u32,
+        (inssub, plan): (u32, u32),
+        date: NaiveDate,
+    ) -> Self {
+        ClaimProc {
+            procedure,
+            claim: None,
+            patient,
+            prov,
+            plan,
+            inssub,
+            status: 6,
+            fee: 0,
+            estimate: 0,
+            paid: 0,
+            percent: 0,
+            allowed: 0,
+            write_off_estimate: 0,
+            payment: None,
+            date_cp: None,
+            proc_date: date,
+        }
+    }
+}
+
 pub struct ClaimPayment {
     pub date: NaiveDate,
     pub amount: i64,
@@ -646,26 +677,14 @@ fn simulate_patient(
             // planned always; the others at the tuned share, since OpenDental keeps the lines of
             // a planned procedure once it is set complete elsewhere, deleted or made inactive).
             if status == 1 || rng.gen::<f64>() < intensity.estimates {
-                for (inssub, plan) in [primary, secondary].into_iter().flatten() {
+                for plan in [primary, secondary].into_iter().flatten() {
                     let percent = setup.codes.get(&code).map(|c| c.percent).unwrap_or(0);
-                    let estimate = fee * percent / 100;
                     rows.claimprocs.push(ClaimProc {
-                        procedure: index,
-                        claim: None,
-                        patient: member,
-                        prov: pri_prov,
-                        plan,
-                        inssub,
-                        status: 6,
                         fee,
-                        estimate,
-                        paid: 0,
+                        estimate: fee * percent / 100,
                         percent,
                         allowed: fee,
-                        write_off_estimate: 0,
-                        payment: None,
-                        date_cp: None,
-                        proc_date: date,
+                        ..ClaimProc::estimate_line(index, member, pri_prov, plan, date)
                     });
                 }
             }
@@ -680,16 +699,7 @@ fn simulate_patient(
     let rng = &mut recall_rng;
     if !completed_dates.is_empty() && recall_draw[0] >= setup.without_recall {
         let expected = setup.recalls_per_patient.quantile(recall_draw[1]) * intensity.recalls;
-        let distinct = setup.recall_type_mix.len() as f64;
-        // One row per type, the types in the profile's proportions; beyond one of each type
-        // (the contract's window at small scales), repeats drawn from the mix.
-        let mut chosen: Vec<u32> = setup.recall_type_mix.subset(rng, expected);
-        for _ in 0..count(rng, (expected - distinct).max(0.0)) {
-            match setup.recall_type_mix.pick(rng) {
-                Some(kind) => chosen.push(kind),
-                None => break,
-            }
-        }
+        let chosen = recall_types(setup, rng, expected);
         let next_future = rows
             .appointments
             .iter()
@@ -730,6 +740,18 @@ fn simulate_patient(
     }
 }
 
+/// The recall types of a patient's `expected` recall rows: one row per type, the types in the
+/// profile's proportions; beyond one of each type (the contract's window at small scales), repeats
+/// drawn from the mix.
+fn recall_types(setup: &Setup, rng: &mut ChaCha8Rng, expected: f64) -> Vec<u32> {
+    let mix = &setup.recall_type_mix;
+    let mut chosen = mix.subset(rng, expected);
+    for _ in 0..count(rng, (expected - mix.len() as f64).max(0.0)) {
+        chosen.extend(mix.pick(rng));
+    }
+    chosen
+}
+
 /// A patient not seen during the history came before it: OpenDental kept the recall rows of that
 /// last visit (due dates often in the contract's window since 2023, or long overdue). Only the
 /// recall table shows it: the visit itself lies before the history.
@@ -752,11 +774,7 @@ fn recalls_from_before(
         .unwrap_or(high - Duration::days(3 * 365));
     let last = low + Duration::days(rng.gen_range(0..=(high - low).num_days().max(0)));
     let expected = setup.recalls_per_patient.quantile(rng.gen()) * setup.intensity.recalls;
-    let mut chosen = setup.recall_type_mix.subset(rng, expected);
-    for _ in 0..count(rng, (expected - setup.recall_type_mix.len() as f64).max(0.0)) {
-        chosen.extend(setup.recall_type_mix.pick(rng));
-    }
-    for kind in chosen {
+    for kind in recall_types(setup, rng, expected) {
         let Some(recall_type) = setup.recall_types.iter().find(|t| t.num == kind) else {
             continue;
         };
@@ -873,18 +891,7 @@ fn settle_visit(
                 portion[i].1 = fee - insurance - write_off;
             }
             if let Some(day) = received {
-                let carrier = setup
-                    .plans
-                    .iter()
-                    .find(|p| p.num == plan_num)
-                    .map(|p| p.carrier)
-                    .unwrap_or(1);
-                rows.claimpayments.push(ClaimPayment {
-                    date: day,
-                    amount: claim.paid,
-                    carrier,
-                    pay_type: setup.ins_pay_type_mix.pick(rng).unwrap_or(261),
-                });
+                pay_claim(setup, rng, rows, plan_num, day, claim.paid);
             }
             primary_received = received;
             rows.claims.push(claim);
@@ -892,23 +899,10 @@ fn settle_visit(
         // Procedures the claim leaves out (not covered) keep their estimate line (status 6).
         for (i, (p, _)) in portion.iter().enumerate() {
             if !covered.contains(&i) {
+                let procedure = &rows.procedures[*p as usize];
                 rows.claimprocs.push(ClaimProc {
-                    procedure: *p,
-                    claim: None,
-                    patient: member,
-                    prov: rows.procedures[*p as usize].prov,
-                    plan: plan_num,
-                    inssub,
-                    status: 6,
-                    fee: 0,
-                    estimate: 0,
-                    paid: 0,
-                    percent: 0,
-                    allowed: rows.procedures[*p as usize].fee,
-                    write_off_estimate: 0,
-                    payment: None,
-                    date_cp: None,
-                    proc_date: date,
+                    allowed: procedure.fee,
+                    ..ClaimProc::estimate_line(*p, member, procedure.prov, (inssub, plan_num), date)
                 });
             }
         }
@@ -1065,6 +1059,29 @@ fn settle_visit(
     }
 }
 
+/// The carrier's check for a received claim of `plan_num`.
+fn pay_claim(
+    setup: &Setup,
+    rng: &mut ChaCha8Rng,
+    rows: &mut FamilyRows,
+    plan_num: u32,
+    day: NaiveDate,
+    amount: i64,
+) {
+    let carrier = setup
+        .plans
+        .iter()
+        .find(|p| p.num == plan_num)
+        .map(|p| p.carrier)
+        .unwrap_or(1);
+    rows.claimpayments.push(ClaimPayment {
+        date: day,
+        amount,
+        carrier,
+        pay_type: setup.ins_pay_type_mix.pick(rng).unwrap_or(261),
+    });
+}
+
 /// The secondary plan of a visit: once the primary has paid, a secondary claim (ClaimType S) for
 /// the covered procedures at the tuned share of visits, paying its percentage of what the patient
 /// still owes; otherwise the secondary's estimate lines stay (status 6, as OpenDental keeps them).
@@ -1093,23 +1110,12 @@ fn secondary_insurance(
     let Some(primary_day) = billed else {
         for (p, remaining) in portion.iter() {
             let pct = percent(rows, *p);
+            let procedure = &rows.procedures[*p as usize];
             rows.claimprocs.push(ClaimProc {
-                procedure: *p,
-                claim: None,
-                patient: member,
-                prov: rows.procedures[*p as usize].prov,
-                plan: plan_num,
-                inssub,
-                status: 6,
-                fee: 0,
                 estimate: (*remaining).max(0) * pct / 100,
-                paid: 0,
                 percent: pct,
-                allowed: rows.procedures[*p as usize].fee,
-                write_off_estimate: 0,
-                payment: None,
-                date_cp: None,
-                proc_date: date,
+                allowed: procedure.fee,
+                ..ClaimProc::estimate_line(*p, member, procedure.prov, (inssub, plan_num), date)
             });
         }
         return;
@@ -1168,18 +1174,7 @@ fn secondary_insurance(
         });
     }
     if let Some(day) = received {
-        let carrier = setup
-            .plans
-            .iter()
-            .find(|p| p.num == plan_num)
-            .map(|p| p.carrier)
-            .unwrap_or(1);
-        rows.claimpayments.push(ClaimPayment {
-            date: day,
-            amount: claim.paid,
-            carrier,
-            pay_type: setup.ins_pay_type_mix.pick(rng).unwrap_or(261),
-        });
+        pay_claim(setup, rng, rows, plan_num, day, claim.paid);
     }
     rows.claims.push(claim);
 }

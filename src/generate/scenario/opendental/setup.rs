@@ -763,13 +763,7 @@ impl Setup {
             }
         }
         // Fall back to the next open weekday.
-        for _ in 0..7 {
-            if self.by_weekday[candidate.weekday().num_days_from_monday() as usize] > 0.0 {
-                break;
-            }
-            candidate += Duration::days(1);
-        }
-        candidate
+        Self::next_on(candidate, &self.by_weekday)
     }
 
     /// `from` plus a lag drawn from `lag`, on a weekday drawn by `weekday`'s weights: lags are
