@@ -23,6 +23,12 @@
 //! - and never fewer than 200 rows for a rate, 400 for a mix, where the normal approximation starts
 //!   to hold.
 //!
+//! Below that threshold a statistic can still be judged out of tolerance: a generator within
+//! tolerance misses it by at most the tolerance plus the sampling noise, and the noise at n rows is
+//! the tolerance times sqrt(required / n) (the threshold is where the noise equals the tolerance).
+//! A deviation beyond `tolerance * (1 + sqrt(required / n))` is therefore a miss at the same 99.9%
+//! (see [`beyond_noise`]): a mix 0.67 away from its target is reported, however few its rows.
+//!
 //! A fixed threshold would not do: a 50/50 flag over 400 rows has a standard error of 0.025, so a
 //! correct generator would miss a 0.03 tolerance one time in four; a 10% share needs about 9,700 rows
 //! before a 0.01 tolerance spans 3.29 standard errors. The unit tests check the mix rule by
@@ -114,6 +120,17 @@ pub fn volume_tolerance(target: f64) -> f64 {
 /// Whether a deviation is within a tolerance (with a little slack for rounding).
 pub fn within(deviation: f64, tolerance: f64) -> bool {
     deviation <= tolerance + EPSILON
+}
+
+/// Whether a deviation measured over `population` rows, fewer than the `required` ones, is still
+/// too large for a generator within tolerance (tolerance plus the sampling noise at that size);
+/// never below `minimum` rows, where the normal approximation does not hold.
+pub fn beyond_noise(deviation: f64, tolerance: f64, population: u64, required: u64, minimum: u64) -> bool {
+    if population < minimum || population == 0 {
+        return false;
+    }
+    let noise = tolerance * (required as f64 / population as f64).sqrt();
+    deviation > tolerance + noise + EPSILON
 }
 
 /// The demo rows a share `p` needs before it is judged.
@@ -313,6 +330,17 @@ mod tests {
 
     /// The share of `trials` samples of `n` draws from `shares` whose TVD exceeds the tolerance.
     fn simulated_failure_rate(shares: &[f64], n: u64, trials: usize, seed: u64) -> f64 {
+        simulated_exceedance(shares, n, trials, seed, |distance| distance > MIX_TOLERANCE)
+    }
+
+    /// The share of `trials` samples of `n` draws from `shares` whose TVD `fails`.
+    fn simulated_exceedance(
+        shares: &[f64],
+        n: u64,
+        trials: usize,
+        seed: u64,
+        fails: impl Fn(f64) -> bool,
+    ) -> f64 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let total: f64 = shares.iter().sum();
         let mut cumulative = Vec::new();
@@ -336,7 +364,7 @@ mod tests {
                 .map(|(share, count)| (share / total - *count as f64 / n as f64).abs())
                 .sum::<f64>()
                 / 2.0;
-            if distance > MIX_TOLERANCE {
+            if fails(distance) {
                 failures += 1;
             }
         }
@@ -372,5 +400,58 @@ mod tests {
                 n / 4
             );
         }
+    }
+
+    #[test]
+    fn below_the_threshold_only_a_deviation_beyond_the_noise_is_a_miss() {
+        // Twenty categories, as in an adjustment-type mix: thousands of rows before a 0.03
+        // tolerance can be judged.
+        let mut shares = vec![0.3, 0.12, 0.08, 0.08];
+        shares.extend(std::iter::repeat_n(0.42 / 16.0, 16));
+        let required = mix_required(&shares);
+        let n = required / 4;
+        assert!(n >= MIN_MIX_POPULATION, "{n}");
+        // A correct generator with a quarter of the rows is almost never called out of tolerance.
+        let false_misses = simulated_exceedance(&shares, n, 600, 11, |distance| {
+            beyond_noise(distance, MIX_TOLERANCE, n, required, MIN_MIX_POPULATION)
+        });
+        assert!(
+            false_misses <= 0.005,
+            "{false_misses} of samples of {n} rows called out"
+        );
+        // A mix 0.67 away (write-offs at 97% instead of 30%) is a miss at that size.
+        assert!(beyond_noise(0.67, MIX_TOLERANCE, n, required, MIN_MIX_POPULATION));
+        // Within the tolerance plus the noise: not judged either way.
+        assert!(!beyond_noise(
+            0.05,
+            MIX_TOLERANCE,
+            n,
+            required,
+            MIN_MIX_POPULATION
+        ));
+        // Too few rows for the normal approximation: never called out.
+        assert!(!beyond_noise(
+            0.9,
+            MIX_TOLERANCE,
+            50,
+            required,
+            MIN_MIX_POPULATION
+        ));
+        // A rate: 3% against 10% over 1,000 rows (needs about 9,700 for its 0.01 tolerance).
+        let required = share_required(0.1);
+        assert!(beyond_noise(
+            0.07,
+            rate_tolerance(0.1),
+            1000,
+            required,
+            MIN_RATE_POPULATION
+        ));
+        assert!(!beyond_noise(
+            0.015,
+            rate_tolerance(0.1),
+            1000,
+            required,
+            MIN_RATE_POPULATION
+        ));
     }
 }

@@ -1102,6 +1102,17 @@ fn judge_number(
                 Verdict::Outside
             }
         }
+        Some(deviation)
+            if math::beyond_noise(
+                deviation,
+                tolerance,
+                population,
+                required,
+                math::MIN_RATE_POPULATION,
+            ) =>
+        {
+            Verdict::Outside
+        }
         _ => Verdict::NotJudged,
     };
     Statistic {
@@ -1222,6 +1233,17 @@ impl Work {
                         } else {
                             Verdict::Outside
                         }
+                    }
+                    Some(d)
+                        if math::beyond_noise(
+                            d,
+                            math::MIX_TOLERANCE,
+                            population,
+                            required,
+                            math::MIN_MIX_POPULATION,
+                        ) =>
+                    {
+                        Verdict::Outside
                     }
                     _ => Verdict::NotJudged,
                 };

@@ -651,45 +651,43 @@ fn simulate_patient(
             rng,
             visit_procs.len() as f64 * setup.other_proc_ratio * intensity.others,
         );
-        for _ in 0..others {
-            let status = setup.other_proc_mix.pick(rng).unwrap_or(1);
-            let code = setup
-                .restorative_mix
-                .pick(rng)
-                .or_else(|| setup.code_mix.pick(rng))
-                .unwrap_or(1);
-            let fee = if status == 7 {
-                0
-            } else {
-                setup.codes.get(&code).map(|c| c.fee).unwrap_or(0)
-            };
-            let index = rows.procedures.len() as u32;
-            rows.procedures.push(Procedure {
-                patient: member,
-                appointment: None,
-                code,
-                date,
-                fee,
-                status,
-                prov: pri_prov,
-            });
-            // Estimate lines (status 6) of each plan, for the statuses that carry them (treatment
-            // planned always; the others at the tuned share, since OpenDental keeps the lines of
-            // a planned procedure once it is set complete elsewhere, deleted or made inactive).
-            if status == 1 || rng.gen::<f64>() < intensity.estimates {
-                for plan in [primary, secondary].into_iter().flatten() {
-                    let percent = setup.codes.get(&code).map(|c| c.percent).unwrap_or(0);
-                    rows.claimprocs.push(ClaimProc {
-                        fee,
-                        estimate: fee * percent / 100,
-                        percent,
-                        allowed: fee,
-                        ..ClaimProc::estimate_line(index, member, pri_prov, plan, date)
-                    });
-                }
-            }
-        }
+        other_procedures(setup, rng, rows, member, others, None, date, [primary, secondary]);
         settle_visit(setup, rng, rows, member, &visit_procs, date, [primary, secondary]);
+    }
+
+    // Procedures on appointments that did not happen (scheduled, broken, unscheduled, planned),
+    // at the tuned share; always for a patient without a completed visit, who is then charted
+    // only through them. OpenDental dates a procedure on an appointment with the appointment's
+    // date, in the future for a booked one.
+    let mut attach_rng = keys.0.stream(keys.1 << 12 | 0xffe);
+    let never_seen = completed_dates.is_empty();
+    let pending: Vec<(u32, NaiveDate)> = rows
+        .appointments
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.patient == member && a.status != 2)
+        .map(|(i, a)| (i as u32, a.when.date()))
+        .collect();
+    for (apt, planned) in pending {
+        let rng = &mut attach_rng;
+        if never_seen || rng.gen::<f64>() < intensity.attached {
+            let u: f64 = rng.gen();
+            let n = count(
+                rng,
+                setup.procs_per_appointment.quantile(u) * intensity.procedures,
+            )
+            .max(1);
+            other_procedures(
+                setup,
+                rng,
+                rows,
+                member,
+                n,
+                Some(apt),
+                planned,
+                [primary, secondary],
+            );
+        }
     }
 
     // Recall rows (one per recall type the patient is on) for every patient with a completed
@@ -697,7 +695,7 @@ fn simulate_patient(
     // lapsed patient's rows stay overdue. When the contract's window of recalls due needs more rows
     // than the patient has types (small scales), a type repeats, due from an older visit.
     let rng = &mut recall_rng;
-    if !completed_dates.is_empty() && recall_draw[0] >= setup.without_recall {
+    if !completed_dates.is_empty() && recall_draw[0] >= setup.without_recall * intensity.recall_patients {
         let expected = setup.recalls_per_patient.quantile(recall_draw[1]) * intensity.recalls;
         let chosen = recall_types(setup, rng, expected);
         let next_future = rows
@@ -740,16 +738,69 @@ fn simulate_patient(
     }
 }
 
-/// The recall types of a patient's `expected` recall rows: one row per type, the types in the
-/// profile's proportions; beyond one of each type (the contract's window at small scales), repeats
-/// drawn from the mix.
-fn recall_types(setup: &Setup, rng: &mut ChaCha8Rng, expected: f64) -> Vec<u32> {
-    let mix = &setup.recall_type_mix;
-    let mut chosen = mix.subset(rng, expected);
-    for _ in 0..count(rng, (expected - mix.len() as f64).max(0.0)) {
-        chosen.extend(mix.pick(rng));
+/// `n` procedures in the statuses other than completed (the profile's mix of them: planned,
+/// existing, referred, deleted, conditions), on `appointment` when given; planned ones carry an
+/// estimate line of each plan, the others at the tuned share.
+#[allow(clippy::too_many_arguments)]
+fn other_procedures(
+    setup: &Setup,
+    rng: &mut ChaCha8Rng,
+    rows: &mut FamilyRows,
+    member: u32,
+    n: usize,
+    appointment: Option<u32>,
+    date: NaiveDate,
+    plans: [Option<(u32, u32)>; 2],
+) {
+    let pri_prov = rows.patients[member as usize].pri_prov;
+    for _ in 0..n {
+        let drawn = setup.other_proc_mix.pick(rng).unwrap_or(1);
+        // A procedure dated after as-of (on a booked appointment) can only be planned.
+        let status = if date > setup.clock.as_of { 1 } else { drawn };
+        let code = setup
+            .restorative_mix
+            .pick(rng)
+            .or_else(|| setup.code_mix.pick(rng))
+            .unwrap_or(1);
+        let fee = if status == 7 {
+            0
+        } else {
+            setup.codes.get(&code).map(|c| c.fee).unwrap_or(0)
+        };
+        let index = rows.procedures.len() as u32;
+        rows.procedures.push(Procedure {
+            patient: member,
+            appointment,
+            code,
+            date,
+            fee,
+            status,
+            prov: pri_prov,
+        });
+        // Estimate lines (status 6) of each plan, for the statuses that carry them (treatment
+        // planned always; the others at the tuned share, since OpenDental keeps the lines of
+        // a planned procedure once it is set complete elsewhere, deleted or made inactive).
+        if status == 1 || rng.gen::<f64>() < setup.intensity.estimates {
+            for plan in plans.into_iter().flatten() {
+                let percent = setup.codes.get(&code).map(|c| c.percent).unwrap_or(0);
+                rows.claimprocs.push(ClaimProc {
+                    fee,
+                    estimate: fee * percent / 100,
+                    percent,
+                    allowed: fee,
+                    ..ClaimProc::estimate_line(index, member, pri_prov, plan, date)
+                });
+            }
+        }
     }
-    chosen
+}
+
+/// The recall types of a patient's `expected` recall rows, in the profile's proportions: one row
+/// per type while every type's expectation is at most 1; a type whose expectation exceeds 1 (the
+/// profile's prophylaxis share times its recalls per patient, or the contract's window at small
+/// scales) repeats, due from an older visit, rather than flattening the mix.
+fn recall_types(setup: &Setup, rng: &mut ChaCha8Rng, expected: f64) -> Vec<u32> {
+    setup.recall_type_mix.proportional(rng, expected)
 }
 
 /// A patient not seen during the history came before it: OpenDental kept the recall rows of that
@@ -764,7 +815,7 @@ fn recalls_from_before(
 ) {
     let mut rng = keys.0.stream(keys.1 << 12 | 0xfff);
     let rng = &mut rng;
-    if rng.gen::<f64>() < setup.without_recall {
+    if rng.gen::<f64>() < setup.without_recall * setup.intensity.recall_patients {
         return;
     }
     let high = history_start - Duration::days(1);
@@ -850,7 +901,11 @@ fn settle_visit(
             for i in covered.iter().copied() {
                 let (p, fee) = portion[i];
                 let code = &setup.codes[&rows.procedures[p as usize].code];
-                let allowed = if ppo { code.allowed.min(fee) } else { fee };
+                let allowed = if ppo && rng.gen::<f64>() < intensity.writeoffs {
+                    code.allowed.min(fee)
+                } else {
+                    fee
+                };
                 let insurance = allowed * code.percent / 100;
                 let write_off = fee - allowed;
                 claim.fee += fee;
@@ -919,23 +974,25 @@ fn settle_visit(
             &mut portion,
         );
     }
-    // Discounts.
+    // Discounts and charges (adjustments other than write-offs), on the days the adjustment
+    // weekday mix leaves to them.
     for (p, remaining) in portion.iter_mut() {
         if *remaining > 100 && rng.gen::<f64>() < intensity.discounts {
-            if let Some(adj_type) = setup.discount_type_mix.pick(rng) {
-                let amount = (*remaining * rng.gen_range(5..=20) / 100).max(1);
-                let day = (date + Duration::days(setup.adjustment_lag.quantile(rng.gen()).round() as i64))
+            if let Some((adj_type, sign)) = setup.discount_type_mix.pick(rng) {
+                let amount = sign * (*remaining * rng.gen_range(5..=20) / 100).max(1);
+                let day = setup
+                    .lagged(rng, date, &setup.adjustment_lag, &setup.discount_weekday)
                     .min(clock.end);
                 rows.adjustments.push(Adjustment {
                     patient: member,
                     date: day,
-                    amount: -amount,
+                    amount,
                     adj_type,
                     procedure: *p,
                     prov: rows.procedures[*p as usize].prov,
                     proc_date: date,
                 });
-                *remaining -= amount;
+                *remaining += amount;
             }
         }
     }

@@ -105,6 +105,13 @@ struct Tally {
     other_procedures: u64,
     /// Income transfers (type-0 payments).
     transfers: u64,
+    /// Insurance write-offs (adjustments of the write-off type).
+    writeoffs: u64,
+    /// Patients with at least one recall.
+    recall_patients: u64,
+    /// Procedures on an appointment: all, and the completed ones.
+    on_appointments: u64,
+    completed_on_appointments: u64,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -116,6 +123,8 @@ pub struct Practice {
     pub offsets: Vec<Vec<u64>>,
     /// Recalls due between 2023-01-01 and as-of (the contract's staged recalls).
     pub recall_window: u64,
+    /// Whether the recall volume was changed to bring the window inside the contract's.
+    pub recall_adapted: bool,
 }
 
 impl Practice {
@@ -140,6 +149,10 @@ impl Practice {
                 completed,
                 other_procedures,
                 transfers,
+                writeoffs,
+                recall_patients,
+                on_appointments,
+                completed_on_appointments,
                 ..
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
@@ -162,16 +175,65 @@ impl Practice {
                 i.others = (i.others * (setup.other_proc_ratio / achieved).clamp(0.5, 2.0)).clamp(0.1, 10.0);
             }
             i.installments = (i.installments * ratio("payment", at("payment"))).clamp(0.0, 3.0);
+            // Adjustments: write-offs (PPO plans) and the rest (discounts, charges) each at the
+            // profile's share of the volume; without a type mix, discounts fill the volume and
+            // PPO plans give way only when write-offs alone exceed it.
             let adjustments = ratio("adjustment", at("adjustment"));
-            i.discounts = (i.discounts * adjustments).clamp(0.0, 1.0);
-            if adjustments < 1.0 && i.discounts < 0.01 {
-                // Write-offs alone exceed the volume: fewer PPO plans.
-                i.ppo = (i.ppo * adjustments).clamp(0.0, 1.0);
-                for plan in setup.plans.iter_mut() {
-                    plan.ppo = setup::is_ppo(plan.num, i.ppo);
+            let others = at("adjustment") - writeoffs;
+            match setup.writeoff_share {
+                Some(share) => {
+                    let goal = target("adjustment");
+                    let scale = |goal: f64, actual: u64| {
+                        if actual == 0 {
+                            2.0
+                        } else {
+                            (goal / actual as f64).clamp(0.5, 2.0).powf(0.8)
+                        }
+                    };
+                    if goal > 0.0 {
+                        // The PPO lines written off: a fine-grained knob even when a small
+                        // practice has a handful of plans; more PPO plans once every line is.
+                        let step = scale(goal * share, writeoffs);
+                        if i.writeoffs >= 1.0 && step > 1.0 {
+                            i.ppo = (i.ppo * step).clamp(0.0, 1.0);
+                        } else {
+                            i.writeoffs = (i.writeoffs * step).clamp(0.0, 1.0);
+                        }
+                        i.discounts = (i.discounts * scale(goal * (1.0 - share), others)).clamp(0.0, 1.0);
+                    }
+                }
+                None => {
+                    i.discounts = (i.discounts * adjustments).clamp(0.0, 1.0);
+                    if adjustments < 1.0 && i.discounts < 0.01 {
+                        i.ppo = (i.ppo * adjustments).clamp(0.0, 1.0);
+                    }
                 }
             }
+            for plan in setup.plans.iter_mut() {
+                plan.ppo = setup::is_ppo(plan.num, i.ppo);
+            }
+            // Procedures on appointments that did not happen: the profile's share of procedures
+            // on no appointment.
+            if let Some(unscheduled) = setup.unscheduled_procedures {
+                let goal = (1.0 - unscheduled) * at("procedurelog") as f64 - completed_on_appointments as f64;
+                let current = (on_appointments - completed_on_appointments) as f64;
+                i.attached = if goal <= 0.0 {
+                    0.0
+                } else if current > 0.0 {
+                    (i.attached * (goal / current).clamp(0.5, 2.0)).clamp(0.0, 1.0)
+                } else {
+                    (i.attached * 2.0).clamp(0.05, 1.0)
+                };
+            }
             i.recalls *= ratio("recall", at("recall"));
+            // Patients with recalls: the profile's share of patients (the others have none).
+            let with = 1.0 - setup.without_recall;
+            if with > 0.0 && setup.without_recall > 0.0 && setup.patients > 0 {
+                let achieved = recall_patients as f64 / setup.patients as f64;
+                // More patients with recalls: a smaller chance of none, and the reverse.
+                let step = (achieved / with).clamp(0.5, 2.0);
+                i.recall_patients = (i.recall_patients * step).clamp(0.0, 1.0 / setup.without_recall);
+            }
             i.history *= ratio("histappointment", at("histappointment"));
             i.subscriptions = (i.subscriptions * ratio("inssub", at("inssub"))).clamp(0.0, 1.0);
             // Secondary claims: the profile's share of ClaimType S.
@@ -205,6 +267,7 @@ impl Practice {
         // inside it with a margin.
         let (low, high) = (RECALL_WINDOW.0 as f64 * 1.05, RECALL_WINDOW.1 as f64 * 0.95);
         let mut recall_window = 0;
+        let mut recall_adapted = false;
         // Below the contract's patient window the contract cannot hold anyway: keep the profile's
         // recall volume rather than 10 or more recalls per patient.
         let rounds = if setup.patients >= CONTRACT_PATIENTS.0 {
@@ -221,6 +284,7 @@ impl Practice {
             }
             let goal = if window < low { low * 1.03 } else { high * 0.97 };
             setup.intensity.recalls *= (goal / window.max(1.0)).clamp(0.2, 5.0);
+            recall_adapted = true;
         }
         let mut offsets = vec![vec![0u64]; FAMILY_TABLES.len()];
         Self::count(&setup, seed, &sizes, Some(&mut offsets));
@@ -230,6 +294,7 @@ impl Practice {
             sizes,
             offsets,
             recall_window,
+            recall_adapted,
         }
     }
 
@@ -239,7 +304,7 @@ impl Practice {
         let mut list = Vec::new();
         let recall = self.rows(table_index("recall").expect("family table"));
         let target = plan.table("recall").map(|t| t.rows).unwrap_or(0);
-        if target > 0 && (recall as f64 - target as f64).abs() > 0.1 * target as f64 {
+        if target > 0 && self.recall_adapted {
             let reason = format!(
                 "{} recalls are due between 2023-01-01 and as-of: the dbt contract's stg_opendental__recall window is {}-{} (dbt_dental_models.md §3.8)",
                 self.recall_window, RECALL_WINDOW.0, RECALL_WINDOW.1
@@ -296,6 +361,9 @@ impl Practice {
         let mut completed = 0;
         let mut other_procedures = 0;
         let mut transfers = 0;
+        let mut writeoffs = 0;
+        let mut recall_patients = 0;
+        let (mut on_appointments, mut completed_on_appointments) = (0, 0);
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -310,6 +378,18 @@ impl Practice {
             completed += done;
             other_procedures += rows.procedures.len() as u64 - done;
             transfers += rows.payments.iter().filter(|p| p.pay_type == 0).count() as u64;
+            writeoffs += rows
+                .adjustments
+                .iter()
+                .filter(|a| a.adj_type == setup.writeoff_type)
+                .count() as u64;
+            let mut with_recall: Vec<u32> = rows.recalls.iter().map(|r| r.patient).collect();
+            with_recall.dedup();
+            recall_patients += with_recall.len() as u64;
+            for p in rows.procedures.iter().filter(|p| p.appointment.is_some()) {
+                on_appointments += 1;
+                completed_on_appointments += u64::from(p.status == 2);
+            }
             let counts = family_counts(&rows);
             for (t, c) in counts.iter().enumerate() {
                 totals[t] += c;
@@ -326,6 +406,10 @@ impl Practice {
             completed,
             other_procedures,
             transfers,
+            writeoffs,
+            recall_patients,
+            on_appointments,
+            completed_on_appointments,
         }
     }
 

@@ -42,38 +42,22 @@ impl<T: Clone> Mix<T> {
         self.items.len()
     }
 
-    /// A subset of `expected` distinct values on average (at most all of them) whose members
-    /// appear in proportion to their weights over many draws: each value is included on its own
-    /// with probability min(1, share x lambda), lambda chosen so that the probabilities sum to
-    /// `expected`. (Drawing until enough distinct values are found would flatten the mix.)
-    pub fn subset(&self, rng: &mut ChaCha8Rng, expected: f64) -> Vec<T> {
-        if self.items.is_empty() || self.total <= 0.0 {
-            return Vec::new();
+    /// `expected` values on average, each value `v` appearing share(v) x expected times on average,
+    /// so that the mix holds exactly whatever `expected` is: a value is included once with
+    /// probability min(1, e) and repeated for the part of e above 1. A value repeats as soon as its
+    /// own expectation exceeds 1 (drawing distinct values until enough are found would flatten the mix).
+    pub fn proportional(&self, rng: &mut ChaCha8Rng, expected: f64) -> Vec<T> {
+        let mut chosen = Vec::new();
+        if self.total <= 0.0 {
+            return chosen;
         }
-        let target = expected.clamp(0.0, self.items.len() as f64);
-        let sum = |lambda: f64| -> f64 {
-            self.items
-                .iter()
-                .map(|(_, w)| (w / self.total * lambda).min(1.0))
-                .sum()
-        };
-        let (mut low, mut high) = (0.0, 1.0);
-        while sum(high) < target - 1e-9 && high < 1e9 {
-            high *= 2.0;
+        for (value, weight) in &self.items {
+            let e = (weight / self.total * expected).max(0.0);
+            let whole = e.floor();
+            let times = whole as usize + usize::from(rng.gen::<f64>() < e - whole);
+            chosen.extend(std::iter::repeat_n(value.clone(), times));
         }
-        for _ in 0..40 {
-            let mid = (low + high) / 2.0;
-            if sum(mid) < target {
-                low = mid;
-            } else {
-                high = mid;
-            }
-        }
-        self.items
-            .iter()
-            .filter(|(_, w)| rng.gen::<f64>() < (w / self.total * high).min(1.0))
-            .map(|(v, _)| v.clone())
-            .collect()
+        chosen
     }
 
     pub fn pick(&self, rng: &mut ChaCha8Rng) -> Option<T> {
@@ -155,17 +139,26 @@ pub struct Intensity {
     pub ppo: f64,
     /// Probability that a paid visit gets an income transfer (a $0 payment of type 0).
     pub transfers: f64,
+    /// The share of PPO claim lines whose allowed fee is below the office fee (written off); the
+    /// others are paid on the office fee (codes the plan's schedule does not discount).
+    pub writeoffs: f64,
+    /// Multiplier of the chance that a patient with a visit has no recall (patients with recalls).
+    pub recall_patients: f64,
+    /// Probability that an appointment that did not happen carries planned procedures.
+    pub attached: f64,
 }
 
+/// Starting points of the counting passes' tuning, near where the built-in profile settles (any
+/// profile's own values are reached from here; closer starts need fewer passes).
 impl Default for Intensity {
     fn default() -> Self {
         Self {
-            appointments: 1.0,
-            procedures: 1.0,
-            insured_visits: 1.0,
+            appointments: 0.7,
+            procedures: 0.18,
+            insured_visits: 1.5,
             estimates: 0.3,
-            installments: 0.1,
-            discounts: 0.05,
+            installments: 1.6,
+            discounts: 0.28,
             recalls: 1.0,
             history: 2.0,
             subscriptions: 0.3,
@@ -174,6 +167,9 @@ impl Default for Intensity {
             others: 1.0,
             ppo: 1.0 / 3.0,
             transfers: 0.1,
+            writeoffs: 0.25,
+            recall_patients: 1.0,
+            attached: 0.13,
         }
     }
 }
@@ -201,6 +197,9 @@ pub struct Setup {
     pub procs_per_appointment: Distribution,
     pub recalls_per_patient: Distribution,
     pub without_recall: f64,
+    /// The profile's share of procedures on no appointment (AptNum 0).
+    pub unscheduled_procedures: Option<f64>,
+
     pub claim_lag: Distribution,
     pub pay_lag: Distribution,
     pub adjustment_lag: Distribution,
@@ -238,8 +237,13 @@ pub struct Setup {
     pub ins_pay_type_mix: Mix<i64>,
     /// The profile's share of income transfers (type 0) among payments.
     pub transfer_share: f64,
-    pub discount_type_mix: Mix<i64>,
+    /// Adjustment types other than write-offs, with their sign (-1 discount, +1 charge).
+    pub discount_type_mix: Mix<(i64, i64)>,
     pub writeoff_type: i64,
+    /// The write-offs' share of adjustments (None: no type mix in the profile).
+    pub writeoff_share: Option<f64>,
+    /// Weekday weights of discounts and charges (the adjustment mix less the write-offs').
+    pub discount_weekday: Vec<f64>,
     pub confirmed: Vec<i64>,
     pub billing_type: i64,
     pub recall_types: Vec<RecallType>,
@@ -629,9 +633,46 @@ impl Setup {
         let pay_types: Vec<i64> = defs_in("10").into_iter().map(|(d, _)| d).collect();
         let ins_pay_types: Vec<i64> = defs_in("32").into_iter().map(|(d, _)| d).collect();
         let writeoff_type = 188;
-        let discount_type_mix = int_mix(profile, "adjustment", "AdjType", |t| {
-            t != writeoff_type && adjustment_signs.get(&t).map(|s| s == "-").unwrap_or(false)
+        // Adjustments other than write-offs, with their sign: discounts (-) lower what the patient
+        // owes, charges (+, reallocations, administrative adjustments) raise it.
+        let adjustment_types = int_mix(profile, "adjustment", "AdjType", |t| {
+            t != writeoff_type && adjustment_signs.contains_key(&t)
         });
+        let discount_type_mix = Mix::new(
+            adjustment_types
+                .items
+                .iter()
+                .map(|(t, w)| {
+                    let sign = if adjustment_signs.get(t).map(|s| s == "+").unwrap_or(false) {
+                        1
+                    } else {
+                        -1
+                    };
+                    ((*t, sign), *w)
+                })
+                .collect(),
+        );
+        // The write-offs' share of all adjustments (None: the profile has no type mix).
+        let all_adjustment_types = int_mix(profile, "adjustment", "AdjType", |_| true);
+        let writeoff_share =
+            (!all_adjustment_types.is_empty()).then(|| all_adjustment_types.share(|t| *t == writeoff_type));
+        // Discounts and charges fill the adjustment weekday mix around the write-offs, which are
+        // posted on check days: each weekday gets what the write-offs leave of its share.
+        let discount_weekday = {
+            let normal = |v: &[f64]| {
+                let total: f64 = v.iter().sum::<f64>().max(1e-9);
+                v.iter().map(|x| x / total).collect::<Vec<f64>>()
+            };
+            let all = normal(&weekday_or("adjustment", "AdjDate"));
+            let checks = normal(&check_weekday);
+            let w = writeoff_share.unwrap_or(0.0);
+            let rest: Vec<f64> = (0..7).map(|d| (all[d] - w * checks[d]).max(0.0)).collect();
+            if rest.iter().sum::<f64>() > 0.0 {
+                rest
+            } else {
+                all
+            }
+        };
         // Patient payments: positive types with a definition (type 0 transfers need amount 0 and
         // type 72 refunds are negative; the simulation posts neither).
         let pay_type_mix = int_mix(profile, "payment", "PayType", |t| {
@@ -706,6 +747,10 @@ impl Setup {
             procs_per_appointment: rel_dist("procedurelog", "AptNum", 1.0),
             recalls_per_patient: rel_dist("recall", "PatNum", 1.0),
             without_recall: rel_without("recall", "PatNum"),
+            unscheduled_procedures: stats(profile, "procedurelog")
+                .and_then(|t| t.stats.columns.get("AptNum"))
+                .and_then(|c| c.sentinels.get("0").copied()),
+
             claim_lag: lag("claimproc", "ClaimNum", 30.0),
             pay_lag: lag("paysplit", "ProcNum", 0.0),
             adjustment_lag: lag("adjustment", "ProcNum", 0.0),
@@ -739,6 +784,8 @@ impl Setup {
             transfer_share: share(profile, "payment", "PayType", "0", 0.0),
             discount_type_mix,
             writeoff_type,
+            writeoff_share,
+            discount_weekday,
             confirmed,
             billing_type,
             recall_types,
