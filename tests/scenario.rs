@@ -273,9 +273,10 @@ const CHECKS: &[(&str, &str)] = &[
         or not exists (select 1 from raw.recalltrigger t where t."RecallTypeNum" = r."RecallTypeNum")"#,
     ),
     (
-        "adjustments: provider and sign",
-        r#"select count(*) from raw.adjustment a where "ProvNum" = 0 or "AdjAmt" >= 0
-        or not exists (select 1 from raw.definition d where d."DefNum" = a."AdjType" and d."Category" = 1)"#,
+        "adjustments: provider, and the sign of the type's definition (- discounts, + charges)",
+        r#"select count(*) from raw.adjustment a where "ProvNum" = 0 or "AdjAmt" = 0
+        or not exists (select 1 from raw.definition d where d."DefNum" = a."AdjType" and d."Category" = 1
+                       and d."ItemValue" = case when a."AdjAmt" > 0 then '+' else '-' end)"#,
     ),
     (
         "patplan and inssub resolve",

@@ -75,7 +75,10 @@ pub async fn generate(
     }
     let initial = plan::build(profile, options.scale);
     let clock = Clock::new(options.as_of, options.months);
-    let (sources, scenarios, plan, adaptations) = row_sources(profile, &initial, options.seed, clock);
+    let (sources, scenarios, plan, mut adaptations) = row_sources(profile, &initial, options.seed, clock);
+    if options.quirks == quirks::Mode::None {
+        adaptations.extend(quirks::left_out(profile));
+    }
 
     if let Some(dir) = &options.out_dir {
         fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;

@@ -135,6 +135,24 @@ pub struct Quirk {
     action: Action,
 }
 
+/// What the clean demo leaves out of the profile: the statistics that production's sentinel-date
+/// quirks make (a share of `0001-01-01` where the clean demo has a real date), as adaptations,
+/// so that fidelity reports them as departures with their reason rather than as misses.
+pub fn left_out(profile: &crate::profile::Profile) -> Vec<super::scenario::Adaptation> {
+    CATALOGUE
+        .iter()
+        .filter(|q| q.kind == Kind::SentinelDate && q.id.split('.').count() == 3)
+        .filter(|q| profile.tables.contains_key(q.table))
+        .map(|q| super::scenario::Adaptation {
+            table: q.table.to_string(),
+            statistic: q.column.to_string(),
+            target: q.rate(),
+            achieved: 0.0,
+            reason: "a production quirk the clean demo leaves out (sentinel dates, production_aggregates.md §15.1); --quirks production adds it".to_string(),
+        })
+        .collect()
+}
+
 impl Quirk {
     /// Affected rows per row of the table.
     pub fn rate(&self) -> f64 {

@@ -906,13 +906,18 @@ fn settle_visit(
                 } else {
                     fee
                 };
-                let insurance = allowed * code.percent / 100;
-                let write_off = fee - allowed;
+                // A line the carrier pays nothing on (denied, frequency limits, not a benefit), at
+                // the tuned share: received, but on no check and without a payment date.
+                let denied = received.is_some() && rng.gen::<f64>() < intensity.denied;
+                let (insurance, write_off) = if denied {
+                    (0, 0)
+                } else {
+                    (allowed * code.percent / 100, fee - allowed)
+                };
                 claim.fee += fee;
                 claim.estimate += insurance;
-                if received.is_some() {
-                    claim.paid += insurance;
-                }
+                let paid = if received.is_some() { insurance } else { 0 };
+                claim.paid += paid;
                 rows.claimprocs.push(ClaimProc {
                     procedure: p,
                     claim: Some(claim_index),
@@ -923,12 +928,12 @@ fn settle_visit(
                     status: if received.is_some() { 1 } else { 0 },
                     fee,
                     estimate: insurance,
-                    paid: if received.is_some() { insurance } else { 0 },
+                    paid,
                     percent: code.percent,
                     allowed,
                     write_off_estimate: write_off,
-                    payment: payment_index,
-                    date_cp: received,
+                    payment: payment_index.filter(|_| paid > 0),
+                    date_cp: received.filter(|_| paid > 0),
                     proc_date: date,
                 });
                 // PPO write-offs are posted as adjustments (type 188) when the EOB arrives.
@@ -945,7 +950,7 @@ fn settle_visit(
                 }
                 portion[i].1 = fee - insurance - write_off;
             }
-            if let Some(day) = received {
+            if let (Some(day), true) = (received, claim.paid > 0) {
                 pay_claim(setup, rng, rows, plan_num, day, claim.paid);
             }
             primary_received = received;
@@ -1161,9 +1166,11 @@ fn secondary_insurance(
             .map(|c| c.percent)
             .unwrap_or(0)
     };
+    // Billed once the primary has paid, whether or not anything is left for the secondary to pay
+    // (OpenDental creates the secondary claim from the primary's EOB).
     let billed = primary_received
         .filter(|_| rng.gen::<f64>() < setup.intensity.secondary_claims)
-        .filter(|_| portion.iter().any(|(p, r)| *r > 0 && percent(rows, *p) > 0));
+        .filter(|_| portion.iter().any(|(p, _)| percent(rows, *p) > 0));
     let Some(primary_day) = billed else {
         for (p, remaining) in portion.iter() {
             let pct = percent(rows, *p);
@@ -1200,17 +1207,16 @@ fn secondary_insurance(
     };
     for (p, remaining) in portion.iter_mut() {
         let pct = percent(rows, *p);
-        if *remaining <= 0 || pct == 0 {
+        if pct == 0 {
             continue;
         }
         let fee = rows.procedures[*p as usize].fee;
-        let insurance = *remaining * pct / 100;
+        let insurance = (*remaining).max(0) * pct / 100;
         claim.fee += fee;
         claim.estimate += insurance;
-        if received.is_some() {
-            claim.paid += insurance;
-            *remaining -= insurance;
-        }
+        let paid = if received.is_some() { insurance } else { 0 };
+        claim.paid += paid;
+        *remaining -= paid;
         rows.claimprocs.push(ClaimProc {
             procedure: *p,
             claim: Some(claim_index),
@@ -1221,16 +1227,16 @@ fn secondary_insurance(
             status: if received.is_some() { 1 } else { 0 },
             fee,
             estimate: insurance,
-            paid: if received.is_some() { insurance } else { 0 },
+            paid,
             percent: pct,
             allowed: fee,
             write_off_estimate: 0,
-            payment: payment_index,
-            date_cp: received,
+            payment: payment_index.filter(|_| paid > 0),
+            date_cp: received.filter(|_| paid > 0),
             proc_date: date,
         });
     }
-    if let Some(day) = received {
+    if let (Some(day), true) = (received, claim.paid > 0) {
         pay_claim(setup, rng, rows, plan_num, day, claim.paid);
     }
     rows.claims.push(claim);

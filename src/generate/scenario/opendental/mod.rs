@@ -112,6 +112,10 @@ struct Tally {
     /// Procedures on an appointment: all, and the completed ones.
     on_appointments: u64,
     completed_on_appointments: u64,
+    /// Claims not received at as-of; claim lines paid (on a check); received lines.
+    unreceived: u64,
+    paid_lines: u64,
+    received_lines: u64,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -153,6 +157,9 @@ impl Practice {
                 recall_patients,
                 on_appointments,
                 completed_on_appointments,
+                unreceived,
+                paid_lines,
+                received_lines,
                 ..
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
@@ -224,6 +231,24 @@ impl Practice {
                 } else {
                     (i.attached * 2.0).clamp(0.05, 1.0)
                 };
+            }
+            // Claims still out at as-of: the profile's share of sent claims, by the pace of the
+            // carriers (the claim lag scaled).
+            if let (Some(sent), true) = (setup.sent_share, at("claim") > 0) {
+                let achieved = unreceived as f64 / at("claim") as f64;
+                if sent > 0.0 && achieved > 0.0 {
+                    i.claim_lag = (i.claim_lag * (sent / achieved).clamp(0.5, 2.0).powf(0.8)).clamp(0.2, 3.0);
+                    setup.claim_lag = setup::scaled(&setup.claim_lag_profile, i.claim_lag);
+                }
+            }
+            // Received lines paid nothing (on no check): the profile's share of claim lines with a
+            // payment (1 - the ClaimPaymentNum 0 share).
+            if let (Some(unpaid), true) = (setup.unpaid_lines, received_lines > 0) {
+                let goal = (1.0 - unpaid) * at("claimproc") as f64;
+                if paid_lines > 0 {
+                    let kept = (1.0 - i.denied) * (goal / paid_lines as f64).clamp(0.5, 2.0);
+                    i.denied = (1.0 - kept).clamp(0.0, 0.9);
+                }
             }
             i.recalls *= ratio("recall", at("recall"));
             // Patients with recalls: the profile's share of patients (the others have none).
@@ -364,6 +389,7 @@ impl Practice {
         let mut writeoffs = 0;
         let mut recall_patients = 0;
         let (mut on_appointments, mut completed_on_appointments) = (0, 0);
+        let (mut unreceived, mut paid_lines, mut received_lines) = (0, 0, 0);
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -386,6 +412,9 @@ impl Practice {
             let mut with_recall: Vec<u32> = rows.recalls.iter().map(|r| r.patient).collect();
             with_recall.dedup();
             recall_patients += with_recall.len() as u64;
+            unreceived += rows.claims.iter().filter(|c| c.received.is_none()).count() as u64;
+            paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
+            received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
             for p in rows.procedures.iter().filter(|p| p.appointment.is_some()) {
                 on_appointments += 1;
                 completed_on_appointments += u64::from(p.status == 2);
@@ -410,6 +439,9 @@ impl Practice {
             recall_patients,
             on_appointments,
             completed_on_appointments,
+            unreceived,
+            paid_lines,
+            received_lines,
         }
     }
 

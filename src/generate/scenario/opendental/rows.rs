@@ -168,10 +168,7 @@ pub fn build(
             row.int("InsSubNum", key("inssub", local as u32));
             row.int("PlanNum", sub.plan as i64);
             row.int("Subscriber", key("patient", sub.subscriber));
-            // The zero date ("not entered") at the profile's share: the generic draw decides.
-            if !matches!(row.get("DateEffective"), Some(Value::Date(d)) if *d == zero_date()) {
-                row.date("DateEffective", Some(sub.effective));
-            }
+            row.date("DateEffective", Some(sub.effective));
             row.date("DateTerm", None);
             row.date("SecDateEntry", Some(sub.effective.max(clock.start)));
             row.stamp("SecDateTEdit", edit(clock.start));

@@ -146,6 +146,10 @@ pub struct Intensity {
     pub recall_patients: f64,
     /// Probability that an appointment that did not happen carries planned procedures.
     pub attached: f64,
+    /// Probability that a line of a received claim is paid nothing (on no check).
+    pub denied: f64,
+    /// Multiplier of the claim lag (the share of claims still out at as-of).
+    pub claim_lag: f64,
 }
 
 /// Starting points of the counting passes' tuning, near where the built-in profile settles (any
@@ -170,6 +174,8 @@ impl Default for Intensity {
             writeoffs: 0.25,
             recall_patients: 1.0,
             attached: 0.13,
+            denied: 0.25,
+            claim_lag: 1.0,
         }
     }
 }
@@ -200,7 +206,14 @@ pub struct Setup {
     /// The profile's share of procedures on no appointment (AptNum 0).
     pub unscheduled_procedures: Option<f64>,
 
+    /// The claim lag in use (the profile's, scaled by `Intensity::claim_lag`).
     pub claim_lag: Distribution,
+    /// The profile's claim lag.
+    pub claim_lag_profile: Distribution,
+    /// The profile's share of claims sent and not yet received (ClaimStatus S).
+    pub sent_share: Option<f64>,
+    /// The profile's share of claim lines on no check (claimproc.ClaimPaymentNum 0).
+    pub unpaid_lines: Option<f64>,
     pub pay_lag: Distribution,
     pub adjustment_lag: Distribution,
     pub active_share: f64,
@@ -361,6 +374,22 @@ fn temporal(profile: &Profile, table: &str, column: &str) -> (Vec<f64>, Vec<f64>
             .collect();
     }
     (f(&t.by_month_of_year, 12), weekday, hour)
+}
+
+/// A distribution of lags scaled by `factor`.
+pub fn scaled(lag: &Distribution, factor: f64) -> Distribution {
+    Distribution {
+        min: lag.min * factor,
+        max: lag.max * factor,
+        mean: lag.mean * factor,
+        p01: lag.p01 * factor,
+        p05: lag.p05 * factor,
+        p25: lag.p25 * factor,
+        p50: lag.p50 * factor,
+        p75: lag.p75 * factor,
+        p95: lag.p95 * factor,
+        p99: lag.p99 * factor,
+    }
 }
 
 /// Whether plan `num` is a PPO plan when a share `share` of plans are: a fixed spread over plan
@@ -752,6 +781,12 @@ impl Setup {
                 .and_then(|c| c.sentinels.get("0").copied()),
 
             claim_lag: lag("claimproc", "ClaimNum", 30.0),
+            claim_lag_profile: lag("claimproc", "ClaimNum", 30.0),
+            unpaid_lines: stats(profile, "claimproc")
+                .and_then(|t| t.stats.columns.get("ClaimPaymentNum"))
+                .and_then(|c| c.sentinels.get("0").copied()),
+            sent_share: (!categories(profile, "claim", "ClaimStatus").is_empty())
+                .then(|| share(profile, "claim", "ClaimStatus", "S", 0.0)),
             pay_lag: lag("paysplit", "ProcNum", 0.0),
             adjustment_lag: lag("adjustment", "ProcNum", 0.0),
             active_share: share(profile, "patient", "PatStatus", "0", 0.65),
