@@ -413,12 +413,29 @@ fn simulate_patient(
         .filter(|_| primary.is_some())
         .map(|p| (p.inssub, rows.inssubs[p.inssub as usize].plan));
     let insured = primary.is_some();
-    let treated = rng.gen::<f64>() >= setup.untreated_share;
+    // Patients never treated are more often uninsured (at the tuned tilt): the untreated share
+    // over all patients stays the profile's, and the share of procedures without claim lines
+    // follows the profile's (in production nearly every treated patient has claim lines).
+    let untreated = {
+        let (u, i, k) = (
+            setup.untreated_share,
+            setup.insured_share,
+            intensity.insured_treated,
+        );
+        if insured {
+            u * k
+        } else if i < 1.0 {
+            ((u - i * u * k) / (1.0 - i)).clamp(0.0, 1.0)
+        } else {
+            u
+        }
+    };
+    let treated = rng.gen::<f64>() >= untreated;
     // Patients who never come (the profile's share of patients without appointments) are not new
     // patients either; the others are new a little more often, so the new-patient share holds.
     let new_patient = treated
         && rng.gen::<f64>()
-            < (setup.new_patient_share * setup.appointments_per_patient.mean * intensity.appointments
+            < (setup.new_patient_share * setup.appointments_per_patient.mean * intensity.new_patients
                 / (1.0 - setup.untreated_share).max(0.05))
             .min(0.9);
     let first_visit = if new_patient {
@@ -432,7 +449,9 @@ fn simulate_patient(
         let patient = &mut rows.patients[member as usize];
         patient.insured = insured;
         patient.entry = if new_patient { first_visit } else { history_start };
-        patient.first_visit = if !new_patient && rng.gen::<f64>() < setup.first_visit_sentinel {
+        patient.first_visit = if !new_patient
+            && rng.gen::<f64>() < setup.first_visit_sentinel * intensity.first_visit_unknown
+        {
             None
         } else {
             Some(first_visit)
@@ -865,12 +884,28 @@ fn settle_visit(
             .find(|p| p.num == plan_num)
             .map(|p| p.ppo)
             .unwrap_or(false);
+        // Billed at the tuned share of visits; the others' procedures keep their estimate lines
+        // (status 6, on no claim), as OpenDental keeps them until a claim is made.
+        let billed = rng.gen::<f64>() < intensity.billed;
         let covered: Vec<usize> = portion
             .iter()
             .enumerate()
             .filter(|(_, (p, fee))| *fee > 0 && setup.codes.contains_key(&rows.procedures[*p as usize].code))
             .map(|(i, _)| i)
             .collect();
+        if !billed {
+            for (p, fee) in portion.iter() {
+                let procedure = &rows.procedures[*p as usize];
+                let percent = setup.codes.get(&procedure.code).map(|c| c.percent).unwrap_or(0);
+                rows.claimprocs.push(ClaimProc {
+                    estimate: fee * percent / 100,
+                    percent,
+                    allowed: *fee,
+                    ..ClaimProc::estimate_line(*p, member, procedure.prov, (inssub, plan_num), date)
+                });
+            }
+        }
+        let covered = if billed { covered } else { Vec::new() };
         if !covered.is_empty() {
             let sent = date + Duration::days(rng.gen_range(0..4));
             let mut received = setup.lagged(
@@ -958,7 +993,7 @@ fn settle_visit(
         }
         // Procedures the claim leaves out (not covered) keep their estimate line (status 6).
         for (i, (p, _)) in portion.iter().enumerate() {
-            if !covered.contains(&i) {
+            if billed && !covered.contains(&i) {
                 let procedure = &rows.procedures[*p as usize];
                 rows.claimprocs.push(ClaimProc {
                     allowed: procedure.fee,

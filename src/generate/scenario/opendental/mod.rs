@@ -116,6 +116,12 @@ struct Tally {
     unreceived: u64,
     paid_lines: u64,
     received_lines: u64,
+    /// Procedures without claim lines.
+    without_lines: u64,
+    /// First visits of new patients.
+    new_patients: u64,
+    /// Patients without a first-visit date.
+    first_visit_unknown: u64,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -160,6 +166,9 @@ impl Practice {
                 unreceived,
                 paid_lines,
                 received_lines,
+                without_lines,
+                new_patients,
+                first_visit_unknown,
                 ..
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
@@ -173,7 +182,16 @@ impl Practice {
             };
             let at = |name: &str| totals[table_index(name).expect("family table")];
             i.appointments *= ratio("appointment", at("appointment"));
-            i.insured_visits = (i.insured_visits * ratio("claim", at("claim"))).clamp(0.5, 4.0);
+            // Claims: the share of insured visits billed; insured patients visit more often only
+            // once every visit is billed.
+            let step = ratio("claim", at("claim"));
+            if step < 1.0 && i.insured_visits > 1.0 {
+                i.insured_visits = (i.insured_visits * step).max(1.0);
+            } else if step > 1.0 && i.billed >= 1.0 {
+                i.insured_visits = (i.insured_visits * step).min(4.0);
+            } else {
+                i.billed = (i.billed * step).clamp(0.05, 1.0);
+            }
             i.procedures *= ratio("procedurelog", at("procedurelog"));
             i.estimates = (i.estimates * ratio("claimproc", at("claimproc"))).clamp(0.0, 1.0);
             // The status mix: non-completed procedures per completed one.
@@ -249,6 +267,36 @@ impl Practice {
                     let kept = (1.0 - i.denied) * (goal / paid_lines as f64).clamp(0.5, 2.0);
                     i.denied = (1.0 - kept).clamp(0.0, 0.9);
                 }
+            }
+            // Procedures without claim lines: the profile's share, by treating the insured more
+            // often than the uninsured.
+            if let (Some(goal), true) = (setup.procedures_without_lines, at("procedurelog") > 0) {
+                let achieved = without_lines as f64 / at("procedurelog") as f64;
+                if goal > 0.0 && achieved > 0.0 {
+                    i.insured_treated =
+                        (i.insured_treated * (goal / achieved).clamp(0.5, 2.0).powf(0.8)).clamp(0.0, 1.0);
+                }
+            }
+            // New patients: the profile's share of first visits among appointments.
+            if new_patients > 0 && at("appointment") > 0 && setup.new_patient_share > 0.0 {
+                let achieved = new_patients as f64 / at("appointment") as f64;
+                i.new_patients =
+                    (i.new_patients * (setup.new_patient_share / achieved).clamp(0.5, 2.0)).clamp(0.01, 5.0);
+            }
+            // Patients without a first-visit date: the profile's share of all patients.
+            if setup.first_visit_sentinel > 0.0 && first_visit_unknown > 0 && setup.patients > 0 {
+                let achieved = first_visit_unknown as f64 / setup.patients as f64;
+                i.first_visit_unknown = (i.first_visit_unknown
+                    * (setup.first_visit_sentinel / achieved).clamp(0.5, 2.0))
+                .clamp(0.0, 1.0 / setup.first_visit_sentinel);
+            }
+            if std::env::var("DS_DEBUG").is_ok() {
+                eprintln!(
+                    "apt {} {:.3} proc {} {:.3} claim {} iv {:.3} b {:.3} it {:.3} np {:.3} new {} without {} cp {} est {:.3}",
+                    at("appointment"), i.appointments, at("procedurelog"), i.procedures, at("claim"),
+                    i.insured_visits, i.billed, i.insured_treated, i.new_patients, new_patients, without_lines,
+                    at("claimproc"), i.estimates
+                );
             }
             i.recalls *= ratio("recall", at("recall"));
             // Patients with recalls: the profile's share of patients (the others have none).
@@ -389,7 +437,9 @@ impl Practice {
         let mut writeoffs = 0;
         let mut recall_patients = 0;
         let (mut on_appointments, mut completed_on_appointments) = (0, 0);
-        let (mut unreceived, mut paid_lines, mut received_lines) = (0, 0, 0);
+        let (mut unreceived, mut paid_lines, mut received_lines, mut without_lines) = (0, 0, 0, 0);
+        let mut new_patients = 0;
+        let mut first_visit_unknown = 0;
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -413,6 +463,13 @@ impl Practice {
             with_recall.dedup();
             recall_patients += with_recall.len() as u64;
             unreceived += rows.claims.iter().filter(|c| c.received.is_none()).count() as u64;
+            let mut lined = vec![false; rows.procedures.len()];
+            for c in &rows.claimprocs {
+                lined[c.procedure as usize] = true;
+            }
+            without_lines += lined.iter().filter(|l| !**l).count() as u64;
+            new_patients += rows.appointments.iter().filter(|a| a.new_patient).count() as u64;
+            first_visit_unknown += rows.patients.iter().filter(|p| p.first_visit.is_none()).count() as u64;
             paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
             received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
             for p in rows.procedures.iter().filter(|p| p.appointment.is_some()) {
@@ -442,6 +499,9 @@ impl Practice {
             unreceived,
             paid_lines,
             received_lines,
+            without_lines,
+            new_patients,
+            first_visit_unknown,
         }
     }
 

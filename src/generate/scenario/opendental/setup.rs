@@ -150,6 +150,14 @@ pub struct Intensity {
     pub denied: f64,
     /// Multiplier of the claim lag (the share of claims still out at as-of).
     pub claim_lag: f64,
+    /// Probability that an insured patient's completed visit is billed (a claim).
+    pub billed: f64,
+    /// Multiplier of the chance that a patient who is not new has no first-visit date.
+    pub first_visit_unknown: f64,
+    /// Multiplier of the untreated share among insured patients (the uninsured make up the rest).
+    pub insured_treated: f64,
+    /// Multiplier of the chance that a treated patient is new (the new-patient share of visits).
+    pub new_patients: f64,
 }
 
 /// Starting points of the counting passes' tuning, near where the built-in profile settles (any
@@ -157,10 +165,10 @@ pub struct Intensity {
 impl Default for Intensity {
     fn default() -> Self {
         Self {
-            appointments: 0.7,
-            procedures: 0.18,
-            insured_visits: 1.5,
-            estimates: 0.3,
+            appointments: 0.875,
+            procedures: 0.115,
+            insured_visits: 1.0,
+            estimates: 0.5,
             installments: 1.6,
             discounts: 0.28,
             recalls: 1.0,
@@ -176,6 +184,10 @@ impl Default for Intensity {
             attached: 0.13,
             denied: 0.25,
             claim_lag: 1.0,
+            billed: 0.8,
+            first_visit_unknown: 1.3,
+            insured_treated: 0.135,
+            new_patients: 0.69,
         }
     }
 }
@@ -214,6 +226,8 @@ pub struct Setup {
     pub sent_share: Option<f64>,
     /// The profile's share of claim lines on no check (claimproc.ClaimPaymentNum 0).
     pub unpaid_lines: Option<f64>,
+    /// The profile's share of procedures without claim lines.
+    pub procedures_without_lines: Option<f64>,
     pub pay_lag: Distribution,
     pub adjustment_lag: Distribution,
     pub active_share: f64,
@@ -782,6 +796,8 @@ impl Setup {
 
             claim_lag: lag("claimproc", "ClaimNum", 30.0),
             claim_lag_profile: lag("claimproc", "ClaimNum", 30.0),
+            procedures_without_lines: relationship(profile, "claimproc", "ProcNum")
+                .and_then(|r| r.parents_without_children),
             unpaid_lines: stats(profile, "claimproc")
                 .and_then(|t| t.stats.columns.get("ClaimPaymentNum"))
                 .and_then(|c| c.sentinels.get("0").copied()),
