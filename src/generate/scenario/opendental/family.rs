@@ -147,11 +147,11 @@ impl ClaimProc {
     }
 }
 
+/// A family's part of a check: the family's claims of one plan paid on that day.
 pub struct ClaimPayment {
     pub date: NaiveDate,
     pub amount: i64,
-    pub carrier: u32,
-    pub pay_type: i64,
+    pub plan: u32,
 }
 
 pub struct Payment {
@@ -915,8 +915,10 @@ fn settle_visit(
                 &setup.check_weekday,
             );
             if received < sent {
-                received = Setup::next_on(sent, &setup.check_weekday);
+                received = sent;
             }
+            // Paid on the plan's next payment run (one check for the claims settled then).
+            let received = setup.check_day(plan_num, received);
             let received = (received < clock.as_of).then_some(received);
             let claim_index = rows.claims.len() as u32;
             let payment_index = received.map(|_| rows.claimpayments.len() as u32);
@@ -986,7 +988,7 @@ fn settle_visit(
                 portion[i].1 = fee - insurance - write_off;
             }
             if let (Some(day), true) = (received, claim.paid > 0) {
-                pay_claim(setup, rng, rows, plan_num, day, claim.paid);
+                pay_claim(rows, plan_num, day, claim.paid);
             }
             primary_received = received;
             rows.claims.push(claim);
@@ -1156,26 +1158,13 @@ fn settle_visit(
     }
 }
 
-/// The carrier's check for a received claim of `plan_num`.
-fn pay_claim(
-    setup: &Setup,
-    rng: &mut ChaCha8Rng,
-    rows: &mut FamilyRows,
-    plan_num: u32,
-    day: NaiveDate,
-    amount: i64,
-) {
-    let carrier = setup
-        .plans
-        .iter()
-        .find(|p| p.num == plan_num)
-        .map(|p| p.carrier)
-        .unwrap_or(1);
+/// The family's part of the check for a received claim of `plan_num` (the practice joins the
+/// parts of all families paid for one plan on one day into one check).
+fn pay_claim(rows: &mut FamilyRows, plan_num: u32, day: NaiveDate, amount: i64) {
     rows.claimpayments.push(ClaimPayment {
         date: day,
         amount,
-        carrier,
-        pay_type: setup.ins_pay_type_mix.pick(rng).unwrap_or(261),
+        plan: plan_num,
     });
 }
 
@@ -1224,6 +1213,7 @@ fn secondary_insurance(
         &setup.by_weekday,
     );
     let received = setup.lagged(rng, sent, &setup.claim_lag, &setup.check_weekday);
+    let received = setup.check_day(plan_num, received);
     let received = (received < clock.as_of).then_some(received);
     let claim_index = rows.claims.len() as u32;
     let payment_index = received.map(|_| rows.claimpayments.len() as u32);
@@ -1272,7 +1262,7 @@ fn secondary_insurance(
         });
     }
     if let (Some(day), true) = (received, claim.paid > 0) {
-        pay_claim(setup, rng, rows, plan_num, day, claim.paid);
+        pay_claim(rows, plan_num, day, claim.paid);
     }
     rows.claims.push(claim);
 }

@@ -37,6 +37,7 @@ use std::sync::{Arc, Mutex};
 use super::{RowSource, Scenario};
 use crate::generate::generic::{Clock, TableGenerator};
 use crate::generate::plan::Plan;
+use crate::generate::rng::StreamKey;
 use crate::generate::value::Value;
 use crate::profile::Profile;
 use family::FamilyRows;
@@ -122,6 +123,8 @@ struct Tally {
     new_patients: u64,
     /// Patients without a first-visit date.
     first_visit_unknown: u64,
+    /// The checks: amount per (check date, plan), over all families.
+    checks: BTreeMap<(chrono::NaiveDate, u32), i64>,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -135,11 +138,17 @@ pub struct Practice {
     pub recall_window: u64,
     /// Whether the recall volume was changed to bring the window inside the contract's.
     pub recall_adapted: bool,
+    /// The claim payments (checks): (check date, plan) and amount, in key order.
+    pub checks: Vec<((chrono::NaiveDate, u32), i64)>,
 }
 
 impl Practice {
     pub fn new(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Self {
         let mut setup = Setup::new(profile, plan, clock);
+        setup.check_seed = {
+            use rand::Rng;
+            StreamKey::new(seed, "opendental", "check-runs").stream(0).gen()
+        };
         // Families until the patient target is reached (the last one truncated).
         let mut sizes = Vec::new();
         let mut patients = 0u64;
@@ -169,6 +178,7 @@ impl Practice {
                 without_lines,
                 new_patients,
                 first_visit_unknown,
+                checks,
                 ..
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
@@ -290,6 +300,12 @@ impl Practice {
                     * (setup.first_visit_sentinel / achieved).clamp(0.5, 2.0))
                 .clamp(0.0, 1.0 / setup.first_visit_sentinel);
             }
+            // Checks: payers pay on fewer days when the profile has fewer checks per claim.
+            let goal = target("claimpayment");
+            if goal > 0.0 && !checks.is_empty() {
+                let step = (goal / checks.len() as f64).clamp(0.5, 2.0);
+                i.check_runs = (i.check_runs * step).clamp(0.005, 1.0);
+            }
             if std::env::var("DS_DEBUG").is_ok() {
                 eprintln!(
                     "apt {} {:.3} proc {} {:.3} claim {} iv {:.3} b {:.3} it {:.3} np {:.3} new {} without {} cp {} est {:.3}",
@@ -297,6 +313,7 @@ impl Practice {
                     i.insured_visits, i.billed, i.insured_treated, i.new_patients, new_patients, without_lines,
                     at("claimproc"), i.estimates
                 );
+                eprintln!("checks {} runs {:.3}", checks.len(), i.check_runs);
             }
             i.recalls *= ratio("recall", at("recall"));
             // Patients with recalls: the profile's share of patients (the others have none).
@@ -360,7 +377,10 @@ impl Practice {
             recall_adapted = true;
         }
         let mut offsets = vec![vec![0u64]; FAMILY_TABLES.len()];
-        Self::count(&setup, seed, &sizes, Some(&mut offsets));
+        let checks = Self::count(&setup, seed, &sizes, Some(&mut offsets))
+            .checks
+            .into_iter()
+            .collect();
         Self {
             setup,
             seed,
@@ -368,6 +388,7 @@ impl Practice {
             offsets,
             recall_window,
             recall_adapted,
+            checks,
         }
     }
 
@@ -440,6 +461,7 @@ impl Practice {
         let (mut unreceived, mut paid_lines, mut received_lines, mut without_lines) = (0, 0, 0, 0);
         let mut new_patients = 0;
         let mut first_visit_unknown = 0;
+        let mut checks: BTreeMap<(chrono::NaiveDate, u32), i64> = BTreeMap::new();
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -470,6 +492,9 @@ impl Practice {
             without_lines += lined.iter().filter(|l| !**l).count() as u64;
             new_patients += rows.appointments.iter().filter(|a| a.new_patient).count() as u64;
             first_visit_unknown += rows.patients.iter().filter(|p| p.first_visit.is_none()).count() as u64;
+            for part in &rows.claimpayments {
+                *checks.entry((part.date, part.plan)).or_default() += part.amount;
+            }
             paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
             received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
             for p in rows.procedures.iter().filter(|p| p.appointment.is_some()) {
@@ -502,6 +527,7 @@ impl Practice {
             without_lines,
             new_patients,
             first_visit_unknown,
+            checks,
         }
     }
 
@@ -510,7 +536,18 @@ impl Practice {
     }
 
     pub fn rows(&self, table: usize) -> u64 {
+        if FAMILY_TABLES[table] == "claimpayment" {
+            return self.checks.len() as u64;
+        }
         *self.offsets[table].last().unwrap_or(&0)
+    }
+
+    /// The key (ClaimPaymentNum) of the check for `plan` issued on `date`.
+    pub fn check_key(&self, plan: u32, date: chrono::NaiveDate) -> i64 {
+        self.checks
+            .binary_search_by(|(key, _)| key.cmp(&(date, plan)))
+            .map(|i| i as i64 + 1)
+            .unwrap_or(0)
     }
 
     /// The family holding row `index` of table `table`, and the row's local index.
@@ -603,6 +640,13 @@ impl Scenario for OpenDental {
 
     fn source(&self, table: &str) -> Arc<dyn RowSource> {
         let index = table_index(table).expect("owned table");
+        if table == "claimpayment" {
+            return Arc::new(CheckSource {
+                practice: self.practice.clone(),
+                generator: self.generators[table].clone(),
+                columns: self.columns[table].clone(),
+            });
+        }
         Arc::new(FamilySource {
             practice: self.practice.clone(),
             table: index,
@@ -650,6 +694,26 @@ impl RowSource for FamilySource {
             &rows,
             &mut row,
         );
+        row.values
+    }
+}
+
+/// Rows of claimpayment: one check per (plan, payment-run day) over all families.
+struct CheckSource {
+    practice: Arc<Practice>,
+    generator: Arc<TableGenerator>,
+    columns: Arc<Vec<String>>,
+}
+
+impl RowSource for CheckSource {
+    fn rows(&self) -> u64 {
+        self.practice.checks.len() as u64
+    }
+
+    fn row(&self, index: u64) -> Vec<Value> {
+        let base = self.generator.row(index);
+        let mut row = rows::Row::new(&self.columns, base);
+        rows::build_check(&self.practice, index as usize, &mut row);
         row.values
     }
 }

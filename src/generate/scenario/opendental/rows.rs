@@ -335,7 +335,10 @@ pub fn build(
             row.int(
                 "ClaimPaymentNum",
                 match (cp.payment, cp.status) {
-                    (Some(p), 1) => key("claimpayment", p),
+                    (Some(p), 1) => {
+                        let part = &rows.claimpayments[p as usize];
+                        practice.check_key(part.plan, part.date)
+                    }
                     _ => 0,
                 },
             );
@@ -385,21 +388,6 @@ pub fn build(
             row.flag("IsTransfer", false);
             row.flag("IsOverpay", false);
             let _ = cp.allowed;
-        }
-        "claimpayment" => {
-            let check = &rows.claimpayments[local];
-            row.int("ClaimPaymentNum", key("claimpayment", local as u32));
-            row.date("CheckDate", Some(check.date));
-            row.money("CheckAmt", check.amount);
-            row.text("Note", "");
-            row.zeros(&["ClinicNum", "DepositNum"]);
-            row.text("CarrierName", &carrier_name(check.carrier));
-            row.date("DateIssued", Some(check.date - Duration::days(3)));
-            row.flag("IsPartial", false);
-            row.int("PayType", check.pay_type);
-            row.int("SecUserNumEntry", user(local));
-            row.date("SecDateEntry", Some(check.date));
-            row.stamp("SecDateTEdit", edit(check.date));
         }
         "payment" => {
             let payment = &rows.payments[local];
@@ -524,4 +512,27 @@ fn appointment_columns(
     row.int("AppointmentTypeNum", apt.apt_type);
     row.text("ProvBarText", "");
     row.flag("Priority", false);
+}
+
+/// Fills a claimpayment row: check `index` of the practice (one plan, one payment run).
+pub fn build_check(practice: &Practice, index: usize, row: &mut Row) {
+    let ((date, plan), amount) = practice.checks[index];
+    let setup = &practice.setup;
+    let carrier = setup.carrier_of(plan);
+    let mut rng = StreamKey::new(practice.seed, "opendental", "check").stream(index as u64);
+    row.int("ClaimPaymentNum", index as i64 + 1);
+    row.date("CheckDate", Some(date));
+    row.money("CheckAmt", amount);
+    row.text("Note", "");
+    row.zeros(&["ClinicNum", "DepositNum"]);
+    row.text("CarrierName", &carrier_name(carrier));
+    row.date("DateIssued", Some(date - Duration::days(3)));
+    row.flag("IsPartial", false);
+    row.int("PayType", setup.ins_pay_type_mix.pick(&mut rng).unwrap_or(261));
+    row.int(
+        "SecUserNumEntry",
+        (index % setup.users.max(1) as usize) as i64 + 1,
+    );
+    row.date("SecDateEntry", Some(date));
+    row.stamp("SecDateTEdit", at(date.min(setup.clock.end), 17));
 }

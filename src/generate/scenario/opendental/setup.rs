@@ -154,6 +154,9 @@ pub struct Intensity {
     pub billed: f64,
     /// Multiplier of the chance that a patient who is not new has no first-visit date.
     pub first_visit_unknown: f64,
+    /// The share of (plan, open day) pairs on which the plan's payer issues checks (its payment
+    /// runs): fewer runs bundle more claims per check.
+    pub check_runs: f64,
     /// Multiplier of the untreated share among insured patients (the uninsured make up the rest).
     pub insured_treated: f64,
     /// Multiplier of the chance that a treated patient is new (the new-patient share of visits).
@@ -186,6 +189,7 @@ impl Default for Intensity {
             claim_lag: 1.0,
             billed: 0.8,
             first_visit_unknown: 1.3,
+            check_runs: 0.9,
             insured_treated: 0.135,
             new_patients: 0.69,
         }
@@ -218,6 +222,8 @@ pub struct Setup {
     /// The profile's share of procedures on no appointment (AptNum 0).
     pub unscheduled_procedures: Option<f64>,
 
+    /// Key of the carriers' payment-run days (set from the seed by the practice).
+    pub check_seed: u64,
     /// The claim lag in use (the profile's, scaled by `Intensity::claim_lag`).
     pub claim_lag: Distribution,
     /// The profile's claim lag.
@@ -388,6 +394,16 @@ fn temporal(profile: &Profile, table: &str, column: &str) -> (Vec<f64>, Vec<f64>
             .collect();
     }
     (f(&t.by_month_of_year, 12), weekday, hour)
+}
+
+/// A uniform number in [0, 1) from a 64-bit key (SplitMix64's finaliser): for decisions that are
+/// a fixed function of a key derived from the seed, too many to give each its own stream.
+pub fn unit(key: u64) -> f64 {
+    let mut z = key.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A distribution of lags scaled by `factor`.
@@ -794,6 +810,7 @@ impl Setup {
                 .and_then(|t| t.stats.columns.get("AptNum"))
                 .and_then(|c| c.sentinels.get("0").copied()),
 
+            check_seed: 0,
             claim_lag: lag("claimproc", "ClaimNum", 30.0),
             claim_lag_profile: lag("claimproc", "ClaimNum", 30.0),
             procedures_without_lines: relationship(profile, "claimproc", "ProcNum")
@@ -891,6 +908,37 @@ impl Setup {
             }
         }
         Self::next_on(candidate, weekday)
+    }
+
+    /// The carrier of a plan.
+    pub fn carrier_of(&self, plan: u32) -> u32 {
+        self.plans
+            .iter()
+            .find(|p| p.num == plan)
+            .map(|p| p.carrier)
+            .unwrap_or(1)
+    }
+
+    /// Whether the payer of `plan` issues checks on `day`: a fixed draw per (plan, day), against
+    /// the tuned share of runs times the day's check-weekday weight. Checks are per plan, not per
+    /// carrier: a carrier pays its groups (employers, regional offices) on separate checks.
+    pub fn run_day(&self, plan: u32, day: NaiveDate) -> bool {
+        let max = self.check_weekday.iter().cloned().fold(0.0, f64::max);
+        let weight = self.check_weekday[day.weekday().num_days_from_monday() as usize];
+        if weight <= 0.0 || max <= 0.0 {
+            return false;
+        }
+        let u = unit(self.check_seed ^ ((plan as u64) << 32) ^ day.num_days_from_ce() as u64);
+        u < self.intensity.check_runs * weight / max
+    }
+
+    /// The first payment run for `plan` on or after `from` (the check date of a claim processed
+    /// by then).
+    pub fn check_day(&self, plan: u32, from: NaiveDate) -> NaiveDate {
+        (0..42)
+            .map(|k| from + Duration::days(k))
+            .find(|d| self.run_day(plan, *d))
+            .unwrap_or_else(|| Self::next_on(from, &self.check_weekday))
     }
 
     /// The first day on or after `date` whose weekday has weight.
