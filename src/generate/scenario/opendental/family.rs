@@ -1106,15 +1106,16 @@ fn settle_visit(
         }
     }
     // An income transfer at the tuned share: a $0 payment of type 0 (dbt_dental_models.md §3.3)
-    // moving part of what was paid on one procedure of the visit to another procedure of the
-    // patient. The patient's balance does not change.
+    // moving part of what was paid on one procedure of the visit to other procedures of the
+    // patient (a tuned number of them: production's transfer payments carry many splits, §9). The
+    // patient's balance does not change.
     let paid: Vec<&Split> = rows
         .splits
         .iter()
         .filter(|s| s.patient == member && s.proc_date == date && s.amount > 1)
         .collect();
-    // The receiving side: another completed procedure of the patient (this visit's or earlier).
-    let others: Vec<u32> = rows
+    // The receiving side: other completed procedures of the patient (this visit's or earlier).
+    let mut others: Vec<u32> = rows
         .procedures
         .iter()
         .enumerate()
@@ -1126,25 +1127,40 @@ fn settle_visit(
         })
         .map(|(i, _)| i as u32)
         .collect();
-    let to = (!others.is_empty()).then(|| others[rng.gen_range(0..others.len())]);
-    if let (Some(from), Some(to), true) = (paid.first(), to, rng.gen::<f64>() < intensity.transfers) {
+    let receivers = count(rng, intensity.transfer_splits).clamp(1, others.len().max(1));
+    for k in 0..receivers.min(others.len()) {
+        let j = rng.gen_range(k..others.len());
+        others.swap(k, j);
+    }
+    others.truncate(receivers);
+    if let (Some(from), false, true) = (
+        paid.first(),
+        others.is_empty(),
+        rng.gen::<f64>() < intensity.transfers,
+    ) {
         let when = setup.lagged(rng, from.date, &uniform(0.0, 30.0), &setup.pay_weekday);
-        if when < clock.as_of {
-            let amount = (from.amount * rng.gen_range(10..=50) / 100).max(1);
+        let amount = (from.amount * rng.gen_range(10..=50) / 100).max(others.len() as i64);
+        if when < clock.as_of && amount < from.amount {
             let (source, prov) = (from.procedure, from.prov);
             let payment = rows.payments.len() as u32;
-            for (procedure, amount) in [(source, -amount), (to, amount)] {
+            let mut moves = vec![(source, prov, -amount)];
+            let each = amount / others.len() as i64;
+            for (k, to) in others.iter().enumerate() {
+                let share = if k + 1 == others.len() {
+                    amount - each * (others.len() as i64 - 1)
+                } else {
+                    each
+                };
+                moves.push((*to, rows.procedures[*to as usize].prov, share));
+            }
+            for (procedure, prov, amount) in moves {
                 rows.splits.push(Split {
                     payment,
                     patient: member,
                     procedure,
                     amount,
                     date: when,
-                    prov: if procedure == source {
-                        prov
-                    } else {
-                        rows.procedures[to as usize].prov
-                    },
+                    prov,
                     proc_date: rows.procedures[procedure as usize].date,
                 });
             }

@@ -300,6 +300,12 @@ impl Practice {
                     * (setup.first_visit_sentinel / achieved).clamp(0.5, 2.0))
                 .clamp(0.0, 1.0 / setup.first_visit_sentinel);
             }
+            // Payment splits: income transfers move money to more procedures when the profile has
+            // more splits than the payments of visits give.
+            if transfers > 0 {
+                let step = ratio("paysplit", at("paysplit"));
+                i.transfer_splits = (i.transfer_splits * step.powf(3.0)).clamp(1.0, 20.0);
+            }
             // Checks: payers pay on fewer days when the profile has fewer checks per claim.
             let goal = target("claimpayment");
             if goal > 0.0 && !checks.is_empty() {

@@ -139,6 +139,8 @@ pub struct Intensity {
     pub ppo: f64,
     /// Probability that a paid visit gets an income transfer (a $0 payment of type 0).
     pub transfers: f64,
+    /// Mean number of procedures an income transfer moves money to.
+    pub transfer_splits: f64,
     /// The share of PPO claim lines whose allowed fee is below the office fee (written off); the
     /// others are paid on the office fee (codes the plan's schedule does not discount).
     pub writeoffs: f64,
@@ -182,6 +184,7 @@ impl Default for Intensity {
             others: 1.0,
             ppo: 1.0 / 3.0,
             transfers: 0.1,
+            transfer_splits: 2.0,
             writeoffs: 0.25,
             recall_patients: 1.0,
             attached: 0.13,
