@@ -614,34 +614,30 @@ fn simulate_patient(
             setup.code("D1110")
         };
         let mut codes: Vec<u32> = Vec::new();
-        if first {
-            codes.extend(setup.code("D0150"));
-            if rng.gen::<f64>() < intensity.procedures {
-                codes.extend(if rng.gen_bool(0.5) {
-                    setup.code("D0210")
-                } else {
-                    setup.code("D0330")
-                });
+        // One procedure, and the profile's extra ones per appointment scaled by the tuned
+        // intensity (so that the volume responds to it even when most visits chart one).
+        let u: f64 = rng.gen();
+        let extra = (setup.procs_per_appointment.quantile(u) - 1.0).max(0.0) * intensity.procedures;
+        let n = 1 + count(rng, extra);
+        if (first || hygiene) && !setup.hygiene_mix.is_empty() {
+            // Hygiene and new-patient visits chart diagnostic, preventive and periodontal codes in
+            // the profile's proportions (children get the child prophylaxis).
+            for _ in 0..n {
+                codes.extend(
+                    setup
+                        .hygiene_mix
+                        .pick(rng)
+                        .map(|c| match (prophy, setup.is_prophy(c)) {
+                            (Some(p), true) => p,
+                            _ => c,
+                        }),
+                );
             }
-            if rng.gen::<f64>() < intensity.procedures {
-                codes.extend(prophy);
-            }
-        } else if hygiene {
+        } else if first || hygiene {
             codes.extend(prophy);
-            if rng.gen::<f64>() < intensity.procedures {
-                codes.extend(setup.code("D0120"));
-            }
-            if rng.gen::<f64>() < 0.5 * intensity.procedures {
-                codes.extend(setup.code("D0274"));
-            }
         } else {
-            let u: f64 = rng.gen();
-            let extra = count(
-                rng,
-                setup.procs_per_appointment.quantile(u) * intensity.procedures,
-            )
-            .max(1);
-            for _ in 0..extra {
+            // Treatment visits draw from what the hygiene visits leave of the profile's mix.
+            for _ in 0..n {
                 codes.extend(setup.code_mix.pick(rng));
             }
         }
@@ -691,11 +687,8 @@ fn simulate_patient(
         let rng = &mut attach_rng;
         if never_seen || rng.gen::<f64>() < intensity.attached {
             let u: f64 = rng.gen();
-            let n = count(
-                rng,
-                setup.procs_per_appointment.quantile(u) * intensity.procedures,
-            )
-            .max(1);
+            let extra = (setup.procs_per_appointment.quantile(u) - 1.0).max(0.0) * intensity.procedures;
+            let n = 1 + count(rng, extra);
             other_procedures(
                 setup,
                 rng,
@@ -776,11 +769,7 @@ fn other_procedures(
         let drawn = setup.other_proc_mix.pick(rng).unwrap_or(1);
         // A procedure dated after as-of (on a booked appointment) can only be planned.
         let status = if date > setup.clock.as_of { 1 } else { drawn };
-        let code = setup
-            .restorative_mix
-            .pick(rng)
-            .or_else(|| setup.code_mix.pick(rng))
-            .unwrap_or(1);
+        let code = setup.code_mix.pick(rng).unwrap_or(1);
         let fee = if status == 7 {
             0
         } else {

@@ -125,6 +125,8 @@ struct Tally {
     first_visit_unknown: u64,
     /// The checks: amount per (check date, plan), over all families.
     checks: BTreeMap<(chrono::NaiveDate, u32), i64>,
+    /// Procedures charted at hygiene and new-patient visits, per code.
+    hygiene_codes: BTreeMap<u32, u64>,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -160,7 +162,7 @@ impl Practice {
         }
         let target = |t: &str| plan.table(t).map(|p| p.rows).unwrap_or(0) as f64;
         // Tune the intensities: a few counting passes, each scaling a driver by target / actual.
-        for _ in 0..8 {
+        for _ in 0..10 {
             let Tally {
                 totals,
                 future,
@@ -179,6 +181,7 @@ impl Practice {
                 new_patients,
                 first_visit_unknown,
                 checks,
+                hygiene_codes,
                 ..
             } = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
@@ -312,15 +315,6 @@ impl Practice {
                 let step = (goal / checks.len() as f64).clamp(0.5, 2.0);
                 i.check_runs = (i.check_runs * step).clamp(0.005, 1.0);
             }
-            if std::env::var("DS_DEBUG").is_ok() {
-                eprintln!(
-                    "apt {} {:.3} proc {} {:.3} claim {} iv {:.3} b {:.3} it {:.3} np {:.3} new {} without {} cp {} est {:.3}",
-                    at("appointment"), i.appointments, at("procedurelog"), i.procedures, at("claim"),
-                    i.insured_visits, i.billed, i.insured_treated, i.new_patients, new_patients, without_lines,
-                    at("claimproc"), i.estimates
-                );
-                eprintln!("checks {} runs {:.3}", checks.len(), i.check_runs);
-            }
             i.recalls *= ratio("recall", at("recall"));
             // Patients with recalls: the profile's share of patients (the others have none).
             let with = 1.0 - setup.without_recall;
@@ -357,6 +351,8 @@ impl Practice {
             if share > 0.0 && setup.future_share > 0.0 {
                 i.future = (i.future * (setup.future_share / share).clamp(0.5, 2.0)).clamp(0.0, 1.0);
             }
+            // Procedure codes: treatment visits and other statuses take what hygiene visits leave.
+            setup.retarget_codes(&hygiene_codes, target("procedurelog"));
         }
         // The contract's window of recalls due (staged recalls) takes precedence over the recall
         // volume: more or fewer recall rows per patient until the count due in the window lands
@@ -468,6 +464,7 @@ impl Practice {
         let mut new_patients = 0;
         let mut first_visit_unknown = 0;
         let mut checks: BTreeMap<(chrono::NaiveDate, u32), i64> = BTreeMap::new();
+        let mut hygiene_codes: BTreeMap<u32, u64> = BTreeMap::new();
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
@@ -498,6 +495,14 @@ impl Practice {
             without_lines += lined.iter().filter(|l| !**l).count() as u64;
             new_patients += rows.appointments.iter().filter(|a| a.new_patient).count() as u64;
             first_visit_unknown += rows.patients.iter().filter(|p| p.first_visit.is_none()).count() as u64;
+            for p in &rows.procedures {
+                if let Some(a) = p.appointment {
+                    let visit = &rows.appointments[a as usize];
+                    if p.status == 2 && visit.hygienist.is_some() {
+                        *hygiene_codes.entry(p.code).or_default() += 1;
+                    }
+                }
+            }
             for part in &rows.claimpayments {
                 *checks.entry((part.date, part.plan)).or_default() += part.amount;
             }
@@ -534,6 +539,7 @@ impl Practice {
             new_patients,
             first_visit_unknown,
             checks,
+            hygiene_codes,
         }
     }
 

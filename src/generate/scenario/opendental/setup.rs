@@ -121,6 +121,7 @@ pub struct RecallType {
 #[derive(Debug, Clone, Copy)]
 pub struct Intensity {
     pub appointments: f64,
+    /// Multiplier of the procedures beyond the first of a visit.
     pub procedures: f64,
     pub insured_visits: f64,
     pub estimates: f64,
@@ -171,9 +172,9 @@ impl Default for Intensity {
     fn default() -> Self {
         Self {
             appointments: 0.875,
-            procedures: 0.115,
+            procedures: 0.55,
             insured_visits: 1.0,
-            estimates: 0.5,
+            estimates: 0.85,
             installments: 1.6,
             discounts: 0.28,
             recalls: 1.0,
@@ -190,10 +191,10 @@ impl Default for Intensity {
             attached: 0.13,
             denied: 0.25,
             claim_lag: 1.0,
-            billed: 0.8,
+            billed: 0.87,
             first_visit_unknown: 1.3,
             check_runs: 0.9,
-            insured_treated: 0.135,
+            insured_treated: 0.3,
             new_patients: 0.69,
         }
     }
@@ -212,8 +213,14 @@ pub struct Setup {
     pub carriers: u32,
     pub plans: Vec<PlanInfo>,
     pub codes: BTreeMap<u32, Code>,
+    /// The codes of treatment visits and of procedures in other statuses: the profile's code mix
+    /// less what hygiene and new-patient visits chart (set by the counting passes).
     pub code_mix: Mix<u32>,
-    pub restorative_mix: Mix<u32>,
+    /// The profile's code mix (codes with a procedurecode row).
+    pub code_target: Mix<u32>,
+    /// The diagnostic, preventive and periodontal-maintenance part of the profile's code mix,
+    /// charted at hygiene and new-patient visits.
+    pub hygiene_mix: Mix<u32>,
     /// Named codes (by ProcCode) used by visit types.
     pub named: BTreeMap<String, u32>,
     pub family_size: Distribution,
@@ -409,6 +416,14 @@ pub fn unit(key: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Diagnostic (D0), preventive (D1) and periodontal-maintenance codes: what a hygiene visit
+/// charts.
+pub fn is_hygiene_code(code: &str) -> bool {
+    code.starts_with("D0")
+        || code.starts_with("D1")
+        || ["D4341", "D4342", "D4346", "D4355", "D4910"].contains(&code)
+}
+
 /// A distribution of lags scaled by `factor`.
 pub fn scaled(lag: &Distribution, factor: f64) -> Distribution {
     Distribution {
@@ -561,14 +576,11 @@ impl Setup {
         } else {
             code_mix
         };
-        let restorative_mix = Mix::new(
+        let hygiene_mix = Mix::new(
             code_mix
                 .items
                 .iter()
-                .filter(|(k, _)| {
-                    let c = &codes[k].code;
-                    c.as_str() >= "D2000" && codes[k].fee > 0
-                })
+                .filter(|(k, _)| is_hygiene_code(&codes[k].code))
                 .cloned()
                 .collect(),
         );
@@ -800,8 +812,9 @@ impl Setup {
             carriers,
             plans,
             codes,
+            code_target: code_mix.clone(),
             code_mix,
-            restorative_mix,
+            hygiene_mix,
             named,
             family_size: rel_dist("patient", "Guarantor", 1.0),
             appointments_per_patient: rel_dist("appointment", "PatNum", 3.0),
@@ -911,6 +924,33 @@ impl Setup {
             }
         }
         Self::next_on(candidate, weekday)
+    }
+
+    /// Whether `code` is a prophylaxis (adult or child).
+    pub fn is_prophy(&self, code: u32) -> bool {
+        self.codes
+            .get(&code)
+            .is_some_and(|c| c.code == "D1110" || c.code == "D1120")
+    }
+
+    /// Treatment visits and other statuses draw what hygiene and new-patient visits leave of the
+    /// profile's code mix: each code's target count (its share of `procedures`) less the count
+    /// `placed` at those visits.
+    pub fn retarget_codes(&mut self, placed: &BTreeMap<u32, u64>, procedures: f64) {
+        let residual: Vec<(u32, f64)> = self
+            .code_target
+            .items
+            .iter()
+            .map(|(code, share)| {
+                let left =
+                    share / self.code_target.total * procedures - *placed.get(code).unwrap_or(&0) as f64;
+                (*code, left.max(0.0))
+            })
+            .collect();
+        let residual = Mix::new(residual);
+        if !residual.is_empty() {
+            self.code_mix = residual;
+        }
     }
 
     /// The carrier of a plan.
