@@ -2,6 +2,8 @@
 //! verified with every built-in rule against the committed report `snapshots/opendental/verify.txt`.
 //! A generator change that alters any finding shows up here as a diff; accept it deliberately with
 //! `dentsynth verify --as-of 2026-06-30 --snapshot snapshots/opendental/verify.txt --bless`.
+//! The same demo is then measured against the built-in profile: no judged statistic may be out of
+//! tolerance (`dentsynth fidelity` exits 0).
 
 mod support;
 
@@ -52,4 +54,18 @@ fn the_default_demo_matches_its_committed_verify_snapshot() {
         "the default demo's verify report drifted from {}:\n{stdout}\n{stderr}",
         snapshot.display()
     );
+
+    // Fidelity: every judged statistic of the built-in profile within tolerance (exit 0; 1 lists
+    // the misses).
+    let output = dentsynth()
+        .args(["fidelity", "--database-url", &demo.url])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "the default demo is out of tolerance somewhere:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains(" 0 out of tolerance"), "{stdout}");
 }
