@@ -226,8 +226,9 @@ fn a_profile_of_an_unusual_production_yields_a_demo_of_that_shape() {
         let rows = count(&demo, &format!("select count(*) from raw.{table}"));
         assert!(rows > 0, "{table} is filled from the built-in profile");
     }
-    // The built-in fee schedule priced the procedures (introspect does not copy fee rows).
-    assert_eq!(count(&demo, "select count(*) from raw.fee"), 200);
+    // The built-in fee schedules priced the procedures (introspect does not copy fee rows): the
+    // reference holds 200 codes on each of its 3 schedules.
+    assert_eq!(count(&demo, "select count(*) from raw.fee"), 600);
     assert!(
         count(
             &demo,
