@@ -145,6 +145,25 @@ impl ClaimProc {
             proc_date: date,
         }
     }
+
+    /// The estimate line of a procedure not (yet) on a claim: the plan's share of `fee` at
+    /// `percent`, the fee as the allowed amount.
+    fn planned(
+        procedure: u32,
+        patient: u32,
+        prov: u32,
+        plan: (u32, u32),
+        date: NaiveDate,
+        fee: i64,
+        percent: i64,
+    ) -> Self {
+        ClaimProc {
+            estimate: fee * percent / 100,
+            percent,
+            allowed: fee,
+            ..Self::estimate_line(procedure, patient, prov, plan, date)
+        }
+    }
 }
 
 /// A family's part of a check: the family's claims of one plan paid on that day.
@@ -790,14 +809,8 @@ fn other_procedures(
         // a planned procedure once it is set complete elsewhere, deleted or made inactive).
         if status == 1 || rng.gen::<f64>() < setup.intensity.estimates {
             for plan in plans.into_iter().flatten() {
-                let percent = setup.codes.get(&code).map(|c| c.percent).unwrap_or(0);
-                rows.claimprocs.push(ClaimProc {
-                    fee,
-                    estimate: fee * percent / 100,
-                    percent,
-                    allowed: fee,
-                    ..ClaimProc::estimate_line(index, member, pri_prov, plan, date)
-                });
+                let line = ClaimProc::planned(index, member, pri_prov, plan, date, fee, setup.percent(code));
+                rows.claimprocs.push(ClaimProc { fee, ..line });
             }
         }
     }
@@ -867,34 +880,34 @@ fn settle_visit(
         .collect();
     let mut primary_received = None;
     if let Some((inssub, plan_num)) = primary {
-        let ppo = setup
-            .plans
-            .iter()
-            .find(|p| p.num == plan_num)
-            .map(|p| p.ppo)
-            .unwrap_or(false);
+        let ppo = setup.plan(plan_num).is_some_and(|p| p.ppo);
         // Billed at the tuned share of visits; the others' procedures keep their estimate lines
         // (status 6, on no claim), as OpenDental keeps them until a claim is made.
         let billed = rng.gen::<f64>() < intensity.billed;
-        let covered: Vec<usize> = portion
-            .iter()
-            .enumerate()
-            .filter(|(_, (p, fee))| *fee > 0 && setup.codes.contains_key(&rows.procedures[*p as usize].code))
-            .map(|(i, _)| i)
-            .collect();
         if !billed {
             for (p, fee) in portion.iter() {
                 let procedure = &rows.procedures[*p as usize];
-                let percent = setup.codes.get(&procedure.code).map(|c| c.percent).unwrap_or(0);
-                rows.claimprocs.push(ClaimProc {
-                    estimate: fee * percent / 100,
+                let percent = setup.percent(procedure.code);
+                let line = ClaimProc::planned(
+                    *p,
+                    member,
+                    procedure.prov,
+                    (inssub, plan_num),
+                    date,
+                    *fee,
                     percent,
-                    allowed: *fee,
-                    ..ClaimProc::estimate_line(*p, member, procedure.prov, (inssub, plan_num), date)
-                });
+                );
+                rows.claimprocs.push(line);
             }
         }
-        let covered = if billed { covered } else { Vec::new() };
+        let covered: Vec<usize> = portion
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, fee))| {
+                billed && *fee > 0 && setup.codes.contains_key(&rows.procedures[*p as usize].code)
+            })
+            .map(|(i, _)| i)
+            .collect();
         if !covered.is_empty() {
             let sent = date + Duration::days(rng.gen_range(0..4));
             let mut received = setup.lagged(
@@ -1188,13 +1201,7 @@ fn secondary_insurance(
     portion: &mut [(u32, i64)],
 ) {
     let clock = setup.clock;
-    let percent = |rows: &FamilyRows, p: u32| {
-        setup
-            .codes
-            .get(&rows.procedures[p as usize].code)
-            .map(|c| c.percent)
-            .unwrap_or(0)
-    };
+    let percent = |rows: &FamilyRows, p: u32| setup.percent(rows.procedures[p as usize].code);
     // Billed once the primary has paid, whether or not anything is left for the secondary to pay
     // (OpenDental creates the secondary claim from the primary's EOB).
     let billed = primary_received

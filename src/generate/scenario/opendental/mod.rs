@@ -68,6 +68,12 @@ pub const RECALL_WINDOW: (u64, u64) = (5_000, 15_000);
 /// The dbt contract's patient window (int_patient_profile 1,000-100,000, dbt_dental_models.md §3.8).
 pub const CONTRACT_PATIENTS: (u64, u64) = (1_000, 100_000);
 
+/// One tuning step of an intensity toward a goal: goal / achieved, at most a halving or a doubling
+/// per counting pass.
+fn toward(goal: f64, achieved: f64) -> f64 {
+    (goal / achieved).clamp(0.5, 2.0)
+}
+
 /// Index of a family table in [`FAMILY_TABLES`].
 pub fn table_index(name: &str) -> Option<usize> {
     FAMILY_TABLES.iter().position(|t| *t == name)
@@ -93,6 +99,7 @@ fn family_counts(rows: &FamilyRows) -> [u64; 14] {
 }
 
 /// What a counting pass found: rows per family table, and the counts the tuning targets.
+#[derive(Default)]
 struct Tally {
     totals: [u64; 14],
     /// Recalls due in [2023-01-01, as-of].
@@ -163,37 +170,17 @@ impl Practice {
         let target = |t: &str| plan.table(t).map(|p| p.rows).unwrap_or(0) as f64;
         // Tune the intensities: a few counting passes, each scaling a driver by target / actual.
         for _ in 0..10 {
-            let Tally {
-                totals,
-                future,
-                secondary_claims,
-                completed,
-                other_procedures,
-                transfers,
-                writeoffs,
-                recall_patients,
-                on_appointments,
-                completed_on_appointments,
-                unreceived,
-                paid_lines,
-                received_lines,
-                without_lines,
-                new_patients,
-                first_visit_unknown,
-                checks,
-                hygiene_codes,
-                ..
-            } = Self::count(&setup, seed, &sizes, None);
+            let t = Self::count(&setup, seed, &sizes, None);
             let i = &mut setup.intensity;
-            let ratio = |t: &str, actual: u64| {
-                let goal = target(t);
+            let ratio = |table: &str, actual: u64| {
+                let goal = target(table);
                 if actual == 0 || goal == 0.0 {
                     1.0
                 } else {
-                    (goal / actual as f64).clamp(0.5, 2.0).powf(0.8)
+                    toward(goal, actual as f64).powf(0.8)
                 }
             };
-            let at = |name: &str| totals[table_index(name).expect("family table")];
+            let at = |name: &str| t.totals[table_index(name).expect("family table")];
             i.appointments *= ratio("appointment", at("appointment"));
             // Claims: the share of insured visits billed; insured patients visit more often only
             // once every visit is billed.
@@ -208,16 +195,16 @@ impl Practice {
             i.procedures *= ratio("procedurelog", at("procedurelog"));
             i.estimates = (i.estimates * ratio("claimproc", at("claimproc"))).clamp(0.0, 1.0);
             // The status mix: non-completed procedures per completed one.
-            if completed > 0 && other_procedures > 0 && setup.other_proc_ratio > 0.0 {
-                let achieved = other_procedures as f64 / completed as f64;
-                i.others = (i.others * (setup.other_proc_ratio / achieved).clamp(0.5, 2.0)).clamp(0.1, 10.0);
+            if t.completed > 0 && t.other_procedures > 0 && setup.other_proc_ratio > 0.0 {
+                let achieved = t.other_procedures as f64 / t.completed as f64;
+                i.others = (i.others * toward(setup.other_proc_ratio, achieved)).clamp(0.1, 10.0);
             }
             i.installments = (i.installments * ratio("payment", at("payment"))).clamp(0.0, 3.0);
             // Adjustments: write-offs (PPO plans) and the rest (discounts, charges) each at the
             // profile's share of the volume; without a type mix, discounts fill the volume and
             // PPO plans give way only when write-offs alone exceed it.
             let adjustments = ratio("adjustment", at("adjustment"));
-            let others = at("adjustment") - writeoffs;
+            let others = at("adjustment") - t.writeoffs;
             match setup.writeoff_share {
                 Some(share) => {
                     let goal = target("adjustment");
@@ -225,13 +212,13 @@ impl Practice {
                         if actual == 0 {
                             2.0
                         } else {
-                            (goal / actual as f64).clamp(0.5, 2.0).powf(0.8)
+                            toward(goal, actual as f64).powf(0.8)
                         }
                     };
                     if goal > 0.0 {
                         // The PPO lines written off: a fine-grained knob even when a small
                         // practice has a handful of plans; more PPO plans once every line is.
-                        let step = scale(goal * share, writeoffs);
+                        let step = scale(goal * share, t.writeoffs);
                         if i.writeoffs >= 1.0 && step > 1.0 {
                             i.ppo = (i.ppo * step).clamp(0.0, 1.0);
                         } else {
@@ -253,12 +240,13 @@ impl Practice {
             // Procedures on appointments that did not happen: the profile's share of procedures
             // on no appointment.
             if let Some(unscheduled) = setup.unscheduled_procedures {
-                let goal = (1.0 - unscheduled) * at("procedurelog") as f64 - completed_on_appointments as f64;
-                let current = (on_appointments - completed_on_appointments) as f64;
+                let goal =
+                    (1.0 - unscheduled) * at("procedurelog") as f64 - t.completed_on_appointments as f64;
+                let current = (t.on_appointments - t.completed_on_appointments) as f64;
                 i.attached = if goal <= 0.0 {
                     0.0
                 } else if current > 0.0 {
-                    (i.attached * (goal / current).clamp(0.5, 2.0)).clamp(0.0, 1.0)
+                    (i.attached * toward(goal, current)).clamp(0.0, 1.0)
                 } else {
                     (i.attached * 2.0).clamp(0.05, 1.0)
                 };
@@ -266,80 +254,79 @@ impl Practice {
             // Claims still out at as-of: the profile's share of sent claims, by the pace of the
             // carriers (the claim lag scaled).
             if let (Some(sent), true) = (setup.sent_share, at("claim") > 0) {
-                let achieved = unreceived as f64 / at("claim") as f64;
+                let achieved = t.unreceived as f64 / at("claim") as f64;
                 if sent > 0.0 && achieved > 0.0 {
-                    i.claim_lag = (i.claim_lag * (sent / achieved).clamp(0.5, 2.0).powf(0.8)).clamp(0.2, 3.0);
+                    i.claim_lag = (i.claim_lag * toward(sent, achieved).powf(0.8)).clamp(0.2, 3.0);
                     setup.claim_lag = setup::scaled(&setup.claim_lag_profile, i.claim_lag);
                 }
             }
             // Received lines paid nothing (on no check): the profile's share of claim lines with a
             // payment (1 - the ClaimPaymentNum 0 share).
-            if let (Some(unpaid), true) = (setup.unpaid_lines, received_lines > 0) {
+            if let (Some(unpaid), true) = (setup.unpaid_lines, t.received_lines > 0) {
                 let goal = (1.0 - unpaid) * at("claimproc") as f64;
-                if paid_lines > 0 {
-                    let kept = (1.0 - i.denied) * (goal / paid_lines as f64).clamp(0.5, 2.0);
+                if t.paid_lines > 0 {
+                    let kept = (1.0 - i.denied) * toward(goal, t.paid_lines as f64);
                     i.denied = (1.0 - kept).clamp(0.0, 0.9);
                 }
             }
             // Procedures without claim lines: the profile's share, by treating the insured more
             // often than the uninsured.
             if let (Some(goal), true) = (setup.procedures_without_lines, at("procedurelog") > 0) {
-                let achieved = without_lines as f64 / at("procedurelog") as f64;
+                let achieved = t.without_lines as f64 / at("procedurelog") as f64;
                 if goal > 0.0 && achieved > 0.0 {
                     i.insured_treated =
-                        (i.insured_treated * (goal / achieved).clamp(0.5, 2.0).powf(0.8)).clamp(0.0, 1.0);
+                        (i.insured_treated * toward(goal, achieved).powf(0.8)).clamp(0.0, 1.0);
                 }
             }
             // New patients: the profile's share of first visits among appointments.
-            if new_patients > 0 && at("appointment") > 0 && setup.new_patient_share > 0.0 {
-                let achieved = new_patients as f64 / at("appointment") as f64;
+            if t.new_patients > 0 && at("appointment") > 0 && setup.new_patient_share > 0.0 {
+                let achieved = t.new_patients as f64 / at("appointment") as f64;
                 i.new_patients =
-                    (i.new_patients * (setup.new_patient_share / achieved).clamp(0.5, 2.0)).clamp(0.01, 5.0);
+                    (i.new_patients * toward(setup.new_patient_share, achieved)).clamp(0.01, 5.0);
             }
             // Patients without a first-visit date: the profile's share of all patients.
-            if setup.first_visit_sentinel > 0.0 && first_visit_unknown > 0 && setup.patients > 0 {
-                let achieved = first_visit_unknown as f64 / setup.patients as f64;
+            if setup.first_visit_sentinel > 0.0 && t.first_visit_unknown > 0 && setup.patients > 0 {
+                let achieved = t.first_visit_unknown as f64 / setup.patients as f64;
                 i.first_visit_unknown = (i.first_visit_unknown
-                    * (setup.first_visit_sentinel / achieved).clamp(0.5, 2.0))
+                    * toward(setup.first_visit_sentinel, achieved))
                 .clamp(0.0, 1.0 / setup.first_visit_sentinel);
             }
             // Payment splits: income transfers move money to more procedures when the profile has
             // more splits than the payments of visits give.
-            if transfers > 0 {
+            if t.transfers > 0 {
                 let step = ratio("paysplit", at("paysplit"));
                 i.transfer_splits = (i.transfer_splits * step.powf(3.0)).clamp(1.0, 20.0);
             }
             // Checks: payers pay on fewer days when the profile has fewer checks per claim.
             let goal = target("claimpayment");
-            if goal > 0.0 && !checks.is_empty() {
-                let step = (goal / checks.len() as f64).clamp(0.5, 2.0);
+            if goal > 0.0 && !t.checks.is_empty() {
+                let step = toward(goal, t.checks.len() as f64);
                 i.check_runs = (i.check_runs * step).clamp(0.005, 1.0);
             }
             i.recalls *= ratio("recall", at("recall"));
             // Patients with recalls: the profile's share of patients (the others have none).
             let with = 1.0 - setup.without_recall;
             if with > 0.0 && setup.without_recall > 0.0 && setup.patients > 0 {
-                let achieved = recall_patients as f64 / setup.patients as f64;
+                let achieved = t.recall_patients as f64 / setup.patients as f64;
                 // More patients with recalls: a smaller chance of none, and the reverse.
-                let step = (achieved / with).clamp(0.5, 2.0);
+                let step = toward(achieved, with);
                 i.recall_patients = (i.recall_patients * step).clamp(0.0, 1.0 / setup.without_recall);
             }
             i.history *= ratio("histappointment", at("histappointment"));
             i.subscriptions = (i.subscriptions * ratio("inssub", at("inssub"))).clamp(0.0, 1.0);
             // Secondary claims: the profile's share of ClaimType S.
-            let share = secondary_claims as f64 / at("claim").max(1) as f64;
+            let share = t.secondary_claims as f64 / at("claim").max(1) as f64;
             if share > 0.0 {
-                i.secondary_claims = (i.secondary_claims
-                    * (setup.secondary_claim_share / share).clamp(0.5, 2.0))
-                .clamp(0.0, 1.0);
+                i.secondary_claims =
+                    (i.secondary_claims * toward(setup.secondary_claim_share, share)).clamp(0.0, 1.0);
             } else if setup.secondary_claim_share > 0.0 {
                 i.secondary_claims = (i.secondary_claims * 2.0).min(1.0);
             }
             // Income transfers: the profile's share of type-0 payments.
             if setup.transfer_share > 0.0 {
-                let share = transfers as f64 / at("payment").max(1) as f64;
+                let share = t.transfers as f64 / at("payment").max(1) as f64;
                 i.transfers = if share > 0.0 {
-                    (i.transfers * (setup.transfer_share / share).clamp(0.5, 2.0)).clamp(0.0, 1.0)
+                    (i.transfers * toward(setup.transfer_share, share)).clamp(0.0, 1.0)
                 } else {
                     (i.transfers * 2.0).min(1.0)
                 };
@@ -347,12 +334,12 @@ impl Practice {
                 i.transfers = 0.0;
             }
             // Booked future appointments: the profile's share of scheduled (status 1) ones.
-            let share = future as f64 / at("appointment").max(1) as f64;
+            let share = t.future as f64 / at("appointment").max(1) as f64;
             if share > 0.0 && setup.future_share > 0.0 {
-                i.future = (i.future * (setup.future_share / share).clamp(0.5, 2.0)).clamp(0.0, 1.0);
+                i.future = (i.future * toward(setup.future_share, share)).clamp(0.0, 1.0);
             }
             // Procedure codes: treatment visits and other statuses take what hygiene visits leave.
-            setup.retarget_codes(&hygiene_codes, target("procedurelog"));
+            setup.retarget_codes(&t.hygiene_codes, target("procedurelog"));
         }
         // The contract's window of recalls due (staged recalls) takes precedence over the recall
         // volume: more or fewer recall rows per patient until the count due in the window lands
@@ -450,97 +437,61 @@ impl Practice {
     /// Simulates every family once: totals per table, the recalls due in [2023-01-01, as-of), and
     /// (when asked) the cumulative offsets.
     fn count(setup: &Setup, seed: u64, sizes: &[u32], mut offsets: Option<&mut Vec<Vec<u64>>>) -> Tally {
-        let mut totals = [0u64; 14];
-        let mut window = 0;
-        let mut future = 0;
-        let mut secondary_claims = 0;
-        let mut completed = 0;
-        let mut other_procedures = 0;
-        let mut transfers = 0;
-        let mut writeoffs = 0;
-        let mut recall_patients = 0;
-        let (mut on_appointments, mut completed_on_appointments) = (0, 0);
-        let (mut unreceived, mut paid_lines, mut received_lines, mut without_lines) = (0, 0, 0, 0);
-        let mut new_patients = 0;
-        let mut first_visit_unknown = 0;
-        let mut checks: BTreeMap<(chrono::NaiveDate, u32), i64> = BTreeMap::new();
-        let mut hygiene_codes: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut t = Tally::default();
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
             let rows = family::simulate_family(setup, seed, family as u64, *size);
-            window += rows
+            t.recall_window += rows
                 .recalls
                 .iter()
                 .filter(|r| r.due >= low && r.due <= setup.clock.as_of)
                 .count() as u64;
-            future += rows.appointments.iter().filter(|a| a.status == 1).count() as u64;
-            secondary_claims += rows.claims.iter().filter(|c| c.secondary).count() as u64;
+            t.future += rows.appointments.iter().filter(|a| a.status == 1).count() as u64;
+            t.secondary_claims += rows.claims.iter().filter(|c| c.secondary).count() as u64;
             let done = rows.procedures.iter().filter(|p| p.status == 2).count() as u64;
-            completed += done;
-            other_procedures += rows.procedures.len() as u64 - done;
-            transfers += rows.payments.iter().filter(|p| p.pay_type == 0).count() as u64;
-            writeoffs += rows
+            t.completed += done;
+            t.other_procedures += rows.procedures.len() as u64 - done;
+            t.transfers += rows.payments.iter().filter(|p| p.pay_type == 0).count() as u64;
+            t.writeoffs += rows
                 .adjustments
                 .iter()
                 .filter(|a| a.adj_type == setup.writeoff_type)
                 .count() as u64;
             let mut with_recall: Vec<u32> = rows.recalls.iter().map(|r| r.patient).collect();
             with_recall.dedup();
-            recall_patients += with_recall.len() as u64;
-            unreceived += rows.claims.iter().filter(|c| c.received.is_none()).count() as u64;
+            t.recall_patients += with_recall.len() as u64;
+            t.unreceived += rows.claims.iter().filter(|c| c.received.is_none()).count() as u64;
             let mut lined = vec![false; rows.procedures.len()];
             for c in &rows.claimprocs {
                 lined[c.procedure as usize] = true;
             }
-            without_lines += lined.iter().filter(|l| !**l).count() as u64;
-            new_patients += rows.appointments.iter().filter(|a| a.new_patient).count() as u64;
-            first_visit_unknown += rows.patients.iter().filter(|p| p.first_visit.is_none()).count() as u64;
+            t.without_lines += lined.iter().filter(|l| !**l).count() as u64;
+            t.new_patients += rows.appointments.iter().filter(|a| a.new_patient).count() as u64;
+            t.first_visit_unknown += rows.patients.iter().filter(|p| p.first_visit.is_none()).count() as u64;
             for p in &rows.procedures {
-                if let Some(a) = p.appointment {
-                    let visit = &rows.appointments[a as usize];
-                    if p.status == 2 && visit.hygienist.is_some() {
-                        *hygiene_codes.entry(p.code).or_default() += 1;
+                let Some(a) = p.appointment else { continue };
+                t.on_appointments += 1;
+                if p.status == 2 {
+                    t.completed_on_appointments += 1;
+                    if rows.appointments[a as usize].hygienist.is_some() {
+                        *t.hygiene_codes.entry(p.code).or_default() += 1;
                     }
                 }
             }
             for part in &rows.claimpayments {
-                *checks.entry((part.date, part.plan)).or_default() += part.amount;
+                *t.checks.entry((part.date, part.plan)).or_default() += part.amount;
             }
-            paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
-            received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
-            for p in rows.procedures.iter().filter(|p| p.appointment.is_some()) {
-                on_appointments += 1;
-                completed_on_appointments += u64::from(p.status == 2);
-            }
+            t.paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
+            t.received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
             let counts = family_counts(&rows);
-            for (t, c) in counts.iter().enumerate() {
-                totals[t] += c;
+            for (table, c) in counts.iter().enumerate() {
+                t.totals[table] += c;
                 if let Some(offsets) = offsets.as_deref_mut() {
-                    offsets[t].push(totals[t]);
+                    offsets[table].push(t.totals[table]);
                 }
             }
         }
-        Tally {
-            totals,
-            recall_window: window,
-            future,
-            secondary_claims,
-            completed,
-            other_procedures,
-            transfers,
-            writeoffs,
-            recall_patients,
-            on_appointments,
-            completed_on_appointments,
-            unreceived,
-            paid_lines,
-            received_lines,
-            without_lines,
-            new_patients,
-            first_visit_unknown,
-            checks,
-            hygiene_codes,
-        }
+        t
     }
 
     pub fn families(&self) -> usize {

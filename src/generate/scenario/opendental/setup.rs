@@ -953,34 +953,38 @@ impl Setup {
         }
     }
 
-    /// The carrier of a plan.
-    pub fn carrier_of(&self, plan: u32) -> u32 {
-        self.plans
-            .iter()
-            .find(|p| p.num == plan)
-            .map(|p| p.carrier)
-            .unwrap_or(1)
+    /// The plan numbered `num`.
+    pub fn plan(&self, num: u32) -> Option<&PlanInfo> {
+        self.plans.iter().find(|p| p.num == num)
     }
 
-    /// Whether the payer of `plan` issues checks on `day`: a fixed draw per (plan, day), against
-    /// the tuned share of runs times the day's check-weekday weight. Checks are per plan, not per
-    /// carrier: a carrier pays its groups (employers, regional offices) on separate checks.
-    pub fn run_day(&self, plan: u32, day: NaiveDate) -> bool {
-        let max = self.check_weekday.iter().cloned().fold(0.0, f64::max);
-        let weight = self.check_weekday[day.weekday().num_days_from_monday() as usize];
-        if weight <= 0.0 || max <= 0.0 {
-            return false;
-        }
-        let u = unit(self.check_seed ^ ((plan as u64) << 32) ^ day.num_days_from_ce() as u64);
-        u < self.intensity.check_runs * weight / max
+    /// The carrier of a plan.
+    pub fn carrier_of(&self, plan: u32) -> u32 {
+        self.plan(plan).map(|p| p.carrier).unwrap_or(1)
+    }
+
+    /// The coverage percentage of a procedure code (0: not covered or unknown).
+    pub fn percent(&self, code: u32) -> i64 {
+        self.codes.get(&code).map(|c| c.percent).unwrap_or(0)
     }
 
     /// The first payment run for `plan` on or after `from` (the check date of a claim processed
-    /// by then).
+    /// by then). A day is a run day of the plan's payer by a fixed draw per (plan, day), against
+    /// the tuned share of runs times the day's check-weekday weight. Checks are per plan, not per
+    /// carrier: a carrier pays its groups (employers, regional offices) on separate checks.
     pub fn check_day(&self, plan: u32, from: NaiveDate) -> NaiveDate {
+        let max = self.check_weekday.iter().cloned().fold(0.0, f64::max);
+        let run_day = |day: NaiveDate| {
+            let weight = self.check_weekday[day.weekday().num_days_from_monday() as usize];
+            if weight <= 0.0 || max <= 0.0 {
+                return false;
+            }
+            let u = unit(self.check_seed ^ ((plan as u64) << 32) ^ day.num_days_from_ce() as u64);
+            u < self.intensity.check_runs * weight / max
+        };
         (0..42)
             .map(|k| from + Duration::days(k))
-            .find(|d| self.run_day(plan, *d))
+            .find(|d| run_day(*d))
             .unwrap_or_else(|| Self::next_on(from, &self.check_weekday))
     }
 
