@@ -8,6 +8,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use super::chairs::Chair;
 use super::setup::{add_interval, Setup, FUTURE_DAYS};
 use crate::generate::rng::StreamKey;
 
@@ -269,7 +270,15 @@ fn uniform(low: f64, high: f64) -> crate::profile::Distribution {
 }
 
 /// Simulates one family of `size` members.
-pub fn simulate_family(setup: &Setup, seed: u64, family: u64, size: u32) -> FamilyRows {
+/// `chairs`: the seating of the family's appointments (operatory and start), once the practice's
+/// calendar is known; the counting passes run without it and keep the requested times.
+pub fn simulate_family(
+    setup: &Setup,
+    seed: u64,
+    family: u64,
+    size: u32,
+    chairs: Option<&[Chair]>,
+) -> FamilyRows {
     let mut rng = StreamKey::new(seed, "opendental", "family").stream(family);
     let clock = setup.clock;
     let intensity = setup.intensity;
@@ -384,7 +393,15 @@ pub fn simulate_family(setup: &Setup, seed: u64, family: u64, size: u32) -> Fami
     for member in 0..size {
         let mut patient_rng = patient_key.stream(family << 8 | member as u64);
         let keys = (visit_key, family << 8 | member as u64);
-        simulate_patient(setup, &mut patient_rng, keys, &mut rows, member, history_start);
+        simulate_patient(
+            setup,
+            &mut patient_rng,
+            keys,
+            &mut rows,
+            member,
+            history_start,
+            chairs,
+        );
     }
     settle(setup, &mut rows);
     rows
@@ -417,6 +434,7 @@ fn simulate_patient(
     rows: &mut FamilyRows,
     member: u32,
     history_start: NaiveDate,
+    chairs: Option<&[Chair]>,
 ) {
     let clock = setup.clock;
     let intensity = setup.intensity;
@@ -541,7 +559,17 @@ fn simulate_patient(
         } else {
             None
         };
-        let when = at(date, setup.hour(rng), rng.gen_range(0..4) * 15);
+        let requested = at(date, setup.hour(rng), rng.gen_range(0..4) * 15);
+        let requested_op = rng.gen_range(1..=setup.operatories);
+        // The seat the practice's calendar gave it (same day; at most 23:55).
+        let seat = chairs.and_then(|c| c.get(rows.appointments.len())).copied();
+        let when = match seat {
+            Some(c) => {
+                let minute = c.start.min(23 * 60 + 55);
+                at(date, minute / 60, minute % 60)
+            }
+            None => requested,
+        };
         let created = if is_future {
             at(
                 clock.end - Duration::days(rng.gen_range(0..60)),
@@ -577,7 +605,7 @@ fn simulate_patient(
                 .unwrap_or_else(|| "/XXXXXX/".to_string()),
             prov: pri_prov,
             hygienist,
-            op: rng.gen_range(1..=setup.operatories),
+            op: seat.map(|c| c.op).unwrap_or(requested_op),
             new_patient: first,
             apt_type: setup.apt_type_mix.pick(rng).unwrap_or(0),
             confirmed: if setup.confirmed.is_empty() {
@@ -593,12 +621,16 @@ fn simulate_patient(
         let u: f64 = rng.gen();
         let changes = count(rng, intensity.history * u * 2.0);
         let last_possible = if is_future { at(clock.end, 18, 0) } else { when };
-        for _ in 0..changes {
-            let span = (last_possible - created).num_minutes().max(2);
-            stamps.push(created + Duration::minutes(rng.gen_range(1..span)));
+        // Changes at fractions of the time between creation and the appointment, each at least a
+        // minute after the one before (the count never depends on the time the calendar gave).
+        let span = (last_possible - created).num_minutes().max(2) as f64;
+        let mut fractions: Vec<f64> = (0..changes).map(|_| rng.gen::<f64>()).collect();
+        fractions.sort_by(f64::total_cmp);
+        for f in fractions {
+            let stamp = created + Duration::minutes(1 + (f * (span - 1.0)) as i64);
+            let after = *stamps.last().expect("one") + Duration::minutes(1);
+            stamps.push(stamp.max(after));
         }
-        stamps.sort();
-        stamps.dedup();
         for (i, stamp) in stamps.iter().enumerate() {
             rows.history.push(History {
                 appointment: apt_index,

@@ -27,6 +27,7 @@
 //! at as-of after applying every credit to the oldest bucket first, and `InsEst` the pending
 //! (Status 0) `InsPayEst` (semantics §5.5). Other members carry 0 in those columns.
 
+pub mod chairs;
 pub mod family;
 mod rows;
 pub mod setup;
@@ -60,6 +61,10 @@ pub const FAMILY_TABLES: [&str; 14] = [
     "adjustment",
     "recall",
 ];
+
+/// Tables of the whole practice the scenario derives from the families' appointments (owned
+/// when the plan has them): provider schedules and their operatories.
+pub const CALENDAR_TABLES: [&str; 2] = ["schedule", "scheduleop"];
 
 /// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
 /// (dbt_dental_models.md §3.8, `stg_opendental__recall` 5,000-15,000, error severity).
@@ -134,6 +139,8 @@ struct Tally {
     checks: BTreeMap<(chrono::NaiveDate, u32), i64>,
     /// Procedures charted at hygiene and new-patient visits, per code.
     hygiene_codes: BTreeMap<u32, u64>,
+    /// Every appointment as booked, in key order (only in the pass that records offsets).
+    bookings: Vec<chairs::Booking>,
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -149,6 +156,8 @@ pub struct Practice {
     pub recall_adapted: bool,
     /// The claim payments (checks): (check date, plan) and amount, in key order.
     pub checks: Vec<((chrono::NaiveDate, u32), i64)>,
+    /// Where and when each appointment takes place, and the provider schedules.
+    pub calendar: chairs::Calendar,
 }
 
 impl Practice {
@@ -366,10 +375,10 @@ impl Practice {
             recall_adapted = true;
         }
         let mut offsets = vec![vec![0u64]; FAMILY_TABLES.len()];
-        let checks = Self::count(&setup, seed, &sizes, Some(&mut offsets))
-            .checks
-            .into_iter()
-            .collect();
+        let tally = Self::count(&setup, seed, &sizes, Some(&mut offsets));
+        let checks = tally.checks.into_iter().collect();
+        let (open, close) = setup.opening_hours();
+        let calendar = chairs::seat(&tally.bookings, setup.operatories, open, close);
         Self {
             setup,
             seed,
@@ -378,6 +387,7 @@ impl Practice {
             recall_window,
             recall_adapted,
             checks,
+            calendar,
         }
     }
 
@@ -416,6 +426,26 @@ impl Practice {
                 ),
             });
         }
+        // Provider schedules follow the appointments: their volume is the practice's provider
+        // days, whatever the profile's schedule volume.
+        for table in CALENDAR_TABLES {
+            let Some(target) = plan.table(table).map(|t| t.rows).filter(|t| *t > 0) else {
+                continue;
+            };
+            let achieved = self.practice_rows(table);
+            if (achieved as f64 / target as f64 - 1.0).abs() > 0.1 {
+                list.push(super::Adaptation {
+                    table: table.into(),
+                    statistic: "rows".into(),
+                    target: target as f64,
+                    achieved: achieved as f64,
+                    reason: format!(
+                        "provider schedules are derived from the appointments: one per provider and day with patients ({} days), with the chairs used",
+                        self.calendar.days.len()
+                    ),
+                });
+            }
+        }
         let patients = self.rows(0);
         if !(CONTRACT_PATIENTS.0..=CONTRACT_PATIENTS.1).contains(&patients) {
             let per_scale = patients_per_scale;
@@ -440,7 +470,7 @@ impl Practice {
         let mut t = Tally::default();
         let low = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid");
         for (family, size) in sizes.iter().enumerate() {
-            let rows = family::simulate_family(setup, seed, family as u64, *size);
+            let rows = family::simulate_family(setup, seed, family as u64, *size, None);
             t.recall_window += rows
                 .recalls
                 .iter()
@@ -483,6 +513,17 @@ impl Practice {
             }
             t.paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
             t.received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
+            if offsets.is_some() {
+                t.bookings
+                    .extend(rows.appointments.iter().map(|a| chairs::Booking {
+                        date: a.when.date(),
+                        start: chrono::Timelike::num_seconds_from_midnight(&a.when.time()) / 60,
+                        length: a.pattern.len() as u32 * 5,
+                        prov: a.prov,
+                        hygienist: a.hygienist,
+                        seated: matches!(a.status, 1 | 2 | 4 | 5),
+                    }));
+            }
             let counts = family_counts(&rows);
             for (table, c) in counts.iter().enumerate() {
                 t.totals[table] += c;
@@ -503,6 +544,15 @@ impl Practice {
             return self.checks.len() as u64;
         }
         *self.offsets[table].last().unwrap_or(&0)
+    }
+
+    /// Rows of a table derived over all families (claimpayment, schedule, scheduleop).
+    pub fn practice_rows(&self, table: &str) -> u64 {
+        match table {
+            "schedule" => self.calendar.days.len() as u64,
+            "scheduleop" => self.calendar.schedule_ops.len() as u64,
+            _ => self.checks.len() as u64,
+        }
     }
 
     /// The key (ClaimPaymentNum) of the check for `plan` issued on `date`.
@@ -527,7 +577,10 @@ impl Practice {
     }
 
     pub fn simulate(&self, family: usize) -> FamilyRows {
-        family::simulate_family(&self.setup, self.seed, family as u64, self.sizes[family])
+        let apt = table_index("appointment").expect("family table");
+        let (from, to) = (self.offsets[apt][family], self.offsets[apt][family + 1]);
+        let chairs = self.calendar.chairs.get(from as usize..to as usize);
+        family::simulate_family(&self.setup, self.seed, family as u64, self.sizes[family], chairs)
     }
 }
 
@@ -558,7 +611,8 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
     let practice = Arc::new(Practice::new(profile, plan, seed, clock));
     let mut generators = BTreeMap::new();
     let mut columns = BTreeMap::new();
-    for name in FAMILY_TABLES {
+    let calendar = CALENDAR_TABLES.into_iter().filter(|t| plan.table(t).is_some());
+    for name in FAMILY_TABLES.into_iter().chain(calendar) {
         let table_plan = plan.table(name).expect("checked");
         generators.insert(
             name.to_string(),
@@ -594,7 +648,7 @@ impl Scenario for OpenDental {
     }
 
     fn owns(&self, table: &str) -> bool {
-        table_index(table).is_some()
+        self.generators.contains_key(table)
     }
 
     fn adaptations(&self) -> Vec<super::Adaptation> {
@@ -602,14 +656,15 @@ impl Scenario for OpenDental {
     }
 
     fn source(&self, table: &str) -> Arc<dyn RowSource> {
-        let index = table_index(table).expect("owned table");
-        if table == "claimpayment" {
-            return Arc::new(CheckSource {
+        if matches!(table, "claimpayment" | "schedule" | "scheduleop") {
+            return Arc::new(PracticeSource {
                 practice: self.practice.clone(),
+                table: table.to_string(),
                 generator: self.generators[table].clone(),
                 columns: self.columns[table].clone(),
             });
         }
+        let index = table_index(table).expect("owned table");
         Arc::new(FamilySource {
             practice: self.practice.clone(),
             table: index,
@@ -661,22 +716,29 @@ impl RowSource for FamilySource {
     }
 }
 
-/// Rows of claimpayment: one check per (plan, payment-run day) over all families.
-struct CheckSource {
+/// Rows of the tables the practice derives over all families: claimpayment (one check per plan
+/// and payment-run day), schedule (one per provider and working day) and scheduleop (its chairs).
+struct PracticeSource {
     practice: Arc<Practice>,
+    table: String,
     generator: Arc<TableGenerator>,
     columns: Arc<Vec<String>>,
 }
 
-impl RowSource for CheckSource {
+impl RowSource for PracticeSource {
     fn rows(&self) -> u64 {
-        self.practice.checks.len() as u64
+        self.practice.practice_rows(&self.table)
     }
 
     fn row(&self, index: u64) -> Vec<Value> {
         let base = self.generator.row(index);
         let mut row = rows::Row::new(&self.columns, base);
-        rows::build_check(&self.practice, index as usize, &mut row);
+        let index = index as usize;
+        match self.table.as_str() {
+            "claimpayment" => rows::build_check(&self.practice, index, &mut row),
+            "schedule" => rows::build_schedule(&self.practice, index, &mut row),
+            _ => rows::build_schedule_op(&self.practice, index, &mut row),
+        }
         row.values
     }
 }

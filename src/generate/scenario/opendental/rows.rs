@@ -536,3 +536,36 @@ pub fn build_check(practice: &Practice, index: usize, row: &mut Row) {
     row.date("SecDateEntry", Some(date));
     row.stamp("SecDateTEdit", at(date.min(setup.clock.end), 17));
 }
+
+fn clock_time(minutes: u32) -> Value {
+    let minutes = minutes.min(23 * 60 + 59);
+    Value::Time(NaiveTime::from_hms_opt(minutes / 60, minutes % 60, 0).unwrap_or(NaiveTime::MIN))
+}
+
+/// Fills a schedule row: provider schedule `index` of the practice (SchedType 1).
+pub fn build_schedule(practice: &Practice, index: usize, row: &mut Row) {
+    let day = &practice.calendar.days[index];
+    let setup = &practice.setup;
+    row.int("ScheduleNum", index as i64 + 1);
+    row.date("SchedDate", Some(day.date));
+    row.set("StartTime", clock_time(day.start));
+    row.set("StopTime", clock_time(day.stop));
+    row.int("SchedType", 1);
+    row.int("ProvNum", day.prov as i64);
+    row.zeros(&["BlockoutType", "EmployeeNum", "ClinicNum", "Status"]);
+    row.text("Note", "");
+    // Provider schedules are set up weeks ahead: stamped a month before the day (never after
+    // the generator's yesterday).
+    let stamp = (day.date - Duration::days(28))
+        .max(setup.clock.start)
+        .min(setup.clock.end);
+    row.stamp("DateTStamp", at(stamp, 12));
+}
+
+/// Fills a scheduleop row: one operatory of a provider schedule.
+pub fn build_schedule_op(practice: &Practice, index: usize, row: &mut Row) {
+    let (schedule, op) = practice.calendar.schedule_ops[index];
+    row.int("ScheduleOpNum", index as i64 + 1);
+    row.int("ScheduleNum", schedule as i64 + 1);
+    row.int("OperatoryNum", op as i64);
+}

@@ -1013,6 +1013,18 @@ impl Setup {
         9
     }
 
+    /// The practice's day, in minutes after midnight: from the first hour of the profile's
+    /// appointment hour mix to the end of the last.
+    pub fn opening_hours(&self) -> (u32, u32) {
+        let hours: Vec<u32> = (0..self.by_hour.len() as u32)
+            .filter(|h| self.by_hour[*h as usize] > 0.0)
+            .collect();
+        match (hours.first(), hours.last()) {
+            (Some(first), Some(last)) => (first * 60, (last + 1) * 60),
+            _ => (8 * 60, 17 * 60),
+        }
+    }
+
     /// Whether the practice is open on `date` (weekday weight > 0).
     pub fn open(&self, date: NaiveDate) -> bool {
         self.by_weekday[date.weekday().num_days_from_monday() as usize] > 0.0
