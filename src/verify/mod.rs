@@ -419,29 +419,49 @@ async fn run_check(
     // The offending rows are a MATERIALIZED CTE so that the LIMIT of the samples cannot talk the
     // planner into a nested loop over the whole check (every row is counted anyway).
     // Checks run once each: the simple query protocol (one round trip, no prepared statement).
-    let offending_sql = format!(
-        "with q(k) as materialized ({}) select count(*) over ()::int8, q.k::text from q order by q.k nulls last limit 5",
-        sql.offending
-    );
-    let rows = sqlx::Executor::fetch_all(&mut *connection, offending_sql.as_str())
-        .await
-        .map_err(fail)?;
-    let violations = rows
-        .first()
-        .map(|row| row.get::<i64, _>(0).max(0) as u64)
-        .unwrap_or(0);
-    let samples: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            row.get::<Option<String>, _>(1)
-                .unwrap_or_else(|| "NULL".to_string())
-        })
-        .collect();
-    let ledger = match &sql.ledger {
-        Some(ledger_sql) => {
-            let totals = sqlx::Executor::fetch_one(&mut *connection, ledger_sql.totals.as_str())
+    // The ledger's totals query also gives the verdict (its transactions are summed once).
+    let totals = match &sql.ledger {
+        Some(ledger_sql) => Some(
+            sqlx::Executor::fetch_one(&mut *connection, ledger_sql.totals.as_str())
+                .await
+                .map_err(fail)?,
+        ),
+        None => None,
+    };
+    let (violations, samples) = match &totals {
+        Some(totals) => (
+            totals.get::<i64, _>(6).max(0) as u64,
+            totals
+                .get::<Option<Vec<Option<String>>>, _>(7)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|k| k.unwrap_or_else(|| "NULL".to_string()))
+                .collect(),
+        ),
+        None => {
+            let offending_sql = format!(
+                "with q(k) as materialized ({}) select count(*) over ()::int8, q.k::text from q order by q.k nulls last limit 5",
+                sql.offending
+            );
+            let rows = sqlx::Executor::fetch_all(&mut *connection, offending_sql.as_str())
                 .await
                 .map_err(fail)?;
+            let violations = rows
+                .first()
+                .map(|row| row.get::<i64, _>(0).max(0) as u64)
+                .unwrap_or(0);
+            let samples: Vec<String> = rows
+                .iter()
+                .map(|row| {
+                    row.get::<Option<String>, _>(1)
+                        .unwrap_or_else(|| "NULL".to_string())
+                })
+                .collect();
+            (violations, samples)
+        }
+    };
+    let ledger = match (&sql.ledger, totals) {
+        (Some(ledger_sql), Some(totals)) => {
             let text = |index: usize| {
                 totals
                     .get::<Option<String>, _>(index)
@@ -472,7 +492,7 @@ async fn run_check(
                 breakdown,
             })
         }
-        None => None,
+        _ => None,
     };
     Ok(Finding {
         code: instance.kind.code(),

@@ -312,8 +312,17 @@ pub fn build(context: &Context<'_>, scope: Scope, tolerance: f64, sources: &[Str
         _ => format!("select count(*) from {patients}"),
     };
     let cents = |expression: &str| format!("round(coalesce({expression}, 0), 2)::text");
+    let verdict = match scope {
+        Scope::Practice => format!(
+            "case when abs(coalesce(sum(ledger - stored), 0)) >= {tolerance} then 1 else 0 end::int8, \
+             case when abs(coalesce(sum(ledger - stored), 0)) >= {tolerance} then array['practice'] else array[]::text[] end"
+        ),
+        _ => "count(*) filter (where off)::int8, \
+              (array_agg(k::text order by k nulls last) filter (where off))[1:5]"
+            .to_string(),
+    };
     let totals = format!(
-        "{with} select {}, {}, {}, {}, {}, {} from judged",
+        "{with} select {}, {}, {}, {}, {}, {}, {verdict} from judged",
         cents("sum(production)"),
         cents("sum(collections)"),
         cents("sum(adjustments)"),

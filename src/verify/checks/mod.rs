@@ -37,7 +37,9 @@ pub struct CheckSql {
 /// The extra queries of ledger-imbalance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerSql {
-    /// One row: production, collections, adjustments, ledger balance, stored balance, residual (text).
+    /// One row: production, collections, adjustments, ledger balance, stored balance, residual (text),
+    /// then the count of offending rows (int8) and up to five of their keys (text[]), in key order:
+    /// the ledger's transactions are summed once for the verdict and the totals together.
     pub totals: String,
     /// Rows of (provider, month, residual, rows), at most ten.
     pub breakdown: String,
