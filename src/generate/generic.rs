@@ -151,6 +151,7 @@ fn date_role(name: &str) -> DateRole {
         "finished",
         "dismissed",
         "dateend",
+        "datestop",
         "datetimeend",
         "enddate",
         "end_",

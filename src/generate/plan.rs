@@ -12,7 +12,8 @@ pub enum Source {
     Sequence,
     /// A key of a parent table.
     Parent(ParentRef),
-    /// A polymorphic key (the target depends on another column): always the "none" value.
+    /// A polymorphic key whose target varies with another column: always the "none" value (when
+    /// that column holds one value on every row, the key is a plain `Parent` of that target).
     NoneValue,
     /// Drawn from the column's statistics (possibly empty).
     Stats(Box<ColumnStats>),
@@ -118,11 +119,49 @@ fn driving_relationship<'p>(profile: &'p Profile, table: &str, column: &str) -> 
         .iter()
         .filter(|r| r.child_table == table && r.child_column == column && r.verdict != Verdict::Rejected)
         .filter(|r| profile.tables.contains_key(&r.parent_table))
-        .min_by_key(|r| match r.origin {
-            Origin::Declared => 0,
-            Origin::Opendental => 1,
-            Origin::NameMatch => 2,
+        .min_by_key(|r| {
+            // A polymorphic key whose discriminator always selects this target drives like a plain one.
+            let polymorphic = r.child_filter.is_some() && !filter_always_holds(profile, r);
+            (
+                polymorphic,
+                match r.origin {
+                    Origin::Declared => 0,
+                    Origin::Opendental => 1,
+                    Origin::NameMatch => 2,
+                },
+            )
         })
+}
+
+/// Whether every row of the child table passes the relationship's child filter: the filter column
+/// is never NULL and holds only the filter's value (booleans as 0/1 or false/true).
+fn filter_always_holds(profile: &Profile, relationship: &Relationship) -> bool {
+    let Some(filter) = &relationship.child_filter else {
+        return true;
+    };
+    let Some(stats) = profile
+        .tables
+        .get(&relationship.child_table)
+        .and_then(|t| t.stats.columns.get(&filter.column))
+    else {
+        return false;
+    };
+    let canonical = |value: &str| match value {
+        "false" => "0".to_string(),
+        "true" => "1".to_string(),
+        other => other.to_string(),
+    };
+    let Some(categories) = &stats.categories else {
+        return false;
+    };
+    stats.null_fraction == 0.0
+        && categories.other == 0.0
+        && categories
+            .frequencies
+            .iter()
+            .filter(|(_, share)| **share > 0.0)
+            .all(|(value, _)| canonical(value) == canonical(&filter.value))
+        && categories.frequencies.values().any(|share| *share > 0.0)
 }
 
 /// Builds the plan for a profile at a scale.
@@ -143,7 +182,7 @@ pub fn build(profile: &Profile, scale: f64) -> Plan {
             let source = if sequence_columns.contains(column.name.as_str()) {
                 Source::Sequence
             } else if let Some(relationship) = driving_relationship(profile, name, &column.name) {
-                if relationship.child_filter.is_some() {
+                if !filter_always_holds(profile, relationship) {
                     Source::NoneValue
                 } else {
                     let parent = &profile.tables[&relationship.parent_table];

@@ -131,6 +131,10 @@ pub fn build(
             let surname: String = LastName().fake_with_rng(&mut rng);
             row.text("LName", &surname);
             row.int("PatStatus", patient.status);
+            // No scheduling window ("not before" / "not after" a time of day) is set: a drawn pair
+            // would break the contract's order test (dbt_dental_models.md §2 patient).
+            row.set("SchedBeforeTime", Value::Null);
+            row.set("SchedAfterTime", Value::Null);
             row.int("Gender", if patient.female { 1 } else { 0 });
             row.int("Position", patient.position);
             row.date("Birthdate", patient.birth);
