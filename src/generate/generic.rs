@@ -7,7 +7,7 @@
 //! calendar histograms, length percentiles.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
-use fake::faker::address::en::{CityName, StateAbbr, StreetName, ZipCode};
+use fake::faker::address::en::{CityName, StateAbbr, StreetName};
 use fake::faker::lorem::en::Word;
 use fake::faker::name::en::{FirstName, LastName};
 use fake::Fake;
@@ -680,12 +680,14 @@ fn fake_text(kind: FakeKind, stats: &ColumnStats, rng: &mut ChaCha8Rng) -> Strin
         FakeKind::Phone => format!("({}) 555-01{:02}", rng.gen_range(201..990), rng.gen_range(0..100)),
         FakeKind::Ssn => format!("000-{:02}-{:04}", rng.gen_range(1..100), rng.gen_range(1..10000)),
         FakeKind::Street => {
+            // fake's street names carry their suffix ("Lucas Vista").
             let street: String = StreetName().fake_with_rng(rng);
-            format!("{} {street} St", rng.gen_range(10..9999))
+            format!("{} {street}", rng.gen_range(10..9999))
         }
         FakeKind::City => CityName().fake_with_rng(rng),
         FakeKind::State => StateAbbr().fake_with_rng(rng),
-        FakeKind::Zip => ZipCode().fake_with_rng(rng),
+        // Five digits always (the dbt project pads ZIP codes to five).
+        FakeKind::Zip => format!("{:05}", rng.gen_range(1001..99951)),
         FakeKind::BirthDate | FakeKind::Words => {
             let target = stats
                 .length

@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::chairs::Chair;
-use super::setup::{add_interval, Setup, FUTURE_DAYS};
+use super::setup::{add_interval, Setup, StatedSize, FUTURE_DAYS};
 use crate::generate::rng::StreamKey;
 
 pub struct Patient {
@@ -1055,7 +1055,17 @@ fn settle_visit(
     for (p, remaining) in portion.iter_mut() {
         if *remaining > 100 && rng.gen::<f64>() < intensity.discounts {
             if let Some((adj_type, sign)) = setup.discount_type_mix.pick(rng) {
-                let amount = sign * (*remaining * rng.gen_range(5..=20) / 100).max(1);
+                // The size the type's name states (a share of the fee, or an amount), else 5-20%
+                // of what is left to pay; never more than that.
+                let fee = rows.procedures[*p as usize].fee;
+                let size = match setup.stated_sizes.get(&adj_type) {
+                    Some(StatedSize::Percent(share)) => {
+                        ((fee as f64 * share / 100.0).round() as i64).min(*remaining)
+                    }
+                    Some(StatedSize::Cents(c)) => (*c).min(*remaining),
+                    None => *remaining * rng.gen_range(5..=20) / 100,
+                };
+                let amount = sign * size.max(1);
                 let day = setup
                     .lagged(rng, date, &setup.adjustment_lag, &setup.discount_weekday)
                     .min(clock.end);

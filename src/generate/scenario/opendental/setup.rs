@@ -88,6 +88,38 @@ impl<T: Clone> Mix<T> {
     }
 }
 
+/// The size an adjustment type states in its name: a share of the procedure's fee ("5% Cash
+/// Discount") or an amount ("$25 Referral Credit").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StatedSize {
+    Percent(f64),
+    Cents(i64),
+}
+
+/// Reads the size a definition name states, if any.
+pub fn stated_size(name: &str) -> Option<StatedSize> {
+    let number = |text: &str| -> Option<f64> {
+        let digits: String = text
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        digits.parse::<f64>().ok().filter(|n| *n > 0.0)
+    };
+    if let Some(at) = name.find('%') {
+        let before: String = name[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect::<Vec<char>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return number(&before).filter(|p| *p <= 100.0).map(StatedSize::Percent);
+    }
+    let at = name.find('$')?;
+    number(&name[at + 1..]).map(|dollars| StatedSize::Cents((dollars * 100.0).round() as i64))
+}
+
 /// One procedure code with what the simulation needs about it.
 #[derive(Debug, Clone)]
 pub struct Code {
@@ -282,6 +314,8 @@ pub struct Setup {
     pub transfer_share: f64,
     /// Adjustment types other than write-offs, with their sign (-1 discount, +1 charge).
     pub discount_type_mix: Mix<(i64, i64)>,
+    /// The sizes adjustment types state in their definition names ("5% Senior Discount").
+    pub stated_sizes: BTreeMap<i64, StatedSize>,
     pub writeoff_type: i64,
     /// The write-offs' share of adjustments (None: no type mix in the profile).
     pub writeoff_share: Option<f64>,
@@ -704,6 +738,14 @@ impl Setup {
                 .collect()
         };
         let adjustment_signs: BTreeMap<i64, String> = defs_in("1").into_iter().collect();
+        let stated_sizes: BTreeMap<i64, StatedSize> = definitions
+            .iter()
+            .filter(|r| r.get("Category").map(|c| c.as_str()) == Some("1"))
+            .filter_map(|r| {
+                let num = r.get("DefNum")?.parse().ok()?;
+                Some((num, stated_size(r.get("ItemName")?)?))
+            })
+            .collect();
         let pay_types: Vec<i64> = defs_in("10").into_iter().map(|(d, _)| d).collect();
         let ins_pay_types: Vec<i64> = defs_in("32").into_iter().map(|(d, _)| d).collect();
         let writeoff_type = 188;
@@ -867,6 +909,7 @@ impl Setup {
             ins_pay_type_mix,
             transfer_share: share(profile, "payment", "PayType", "0", 0.0),
             discount_type_mix,
+            stated_sizes,
             writeoff_type,
             writeoff_share,
             discount_weekday,
@@ -1032,5 +1075,19 @@ impl Setup {
 
     pub fn code(&self, name: &str) -> Option<u32> {
         self.named.get(name).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adjustment_names_state_their_size() {
+        assert_eq!(stated_size("5% Senior Discount"), Some(StatedSize::Percent(5.0)));
+        assert_eq!(stated_size("Discount 12.5%"), Some(StatedSize::Percent(12.5)));
+        assert_eq!(stated_size("$25 Referral Credit"), Some(StatedSize::Cents(2500)));
+        assert_eq!(stated_size("Professional Discount"), None);
+        assert_eq!(stated_size("% off"), None);
     }
 }
