@@ -317,6 +317,17 @@ fn the_demo_keeps_the_ledger_and_the_contract_and_is_the_same_whatever_the_jobs(
                 .unwrap();
             volumes.push(format!("{table} {n}"));
         }
+        let over_90: f64 = sqlx::query_scalar(
+            r#"select (sum("BalOver90") / nullif(sum("BalTotal"), 0))::float8 from raw.patient where "Guarantor" = "PatNum""#,
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        // The built-in profile's AR over 90 days: 35.2% (production_aggregates.md §11).
+        assert!(
+            (over_90 - 0.352).abs() < 0.05,
+            "AR over 90 days: {over_90:.3} of AR, profile 0.352"
+        );
         let window: i64 = sqlx::query_scalar(
             r#"select count(*) from raw.recall where "DateDue" >= '2023-01-01' and "DateDue" <= '2026-06-30'"#,
         )

@@ -1085,7 +1085,8 @@ fn settle_visit(
     // Patient payments: one payment at the lag, sometimes in two instalments; those that would
     // fall on or after as-of stay open (AR).
     let due: Vec<(u32, i64)> = portion.into_iter().filter(|(_, r)| *r > 0).collect();
-    if due.is_empty() {
+    // Some patients never pay (the account goes to collections): their portion stays open and ages.
+    if due.is_empty() || rng.gen::<f64>() < intensity.unpaid {
         return;
     }
     let claim_received = rows

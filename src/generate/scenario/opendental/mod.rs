@@ -141,6 +141,8 @@ struct Tally {
     hygiene_codes: BTreeMap<u32, u64>,
     /// Every appointment as booked, in key order (only in the pass that records offsets).
     bookings: Vec<chairs::Booking>,
+    /// AR at as-of by aging bucket (cents): 0-30, 31-60, 61-90, over 90 days.
+    aging: [i64; 4],
 }
 
 /// The shared state of the scenario: set-up, family sizes and per-table offsets.
@@ -347,6 +349,18 @@ impl Practice {
             if share > 0.0 && setup.future_share > 0.0 {
                 i.future = (i.future * toward(setup.future_share, share)).clamp(0.0, 1.0);
             }
+            // Open balances: the profile's share of AR over 90 days, by portions never paid.
+            if let Some(shares) = setup.aging_shares {
+                let total: i64 = t.aging.iter().sum();
+                let achieved = t.aging[3] as f64 / total.max(1) as f64;
+                i.unpaid = if achieved > 0.0 && shares[3] > 0.0 {
+                    (i.unpaid * toward(shares[3], achieved)).clamp(0.0, 0.5)
+                } else if shares[3] > 0.0 {
+                    (i.unpaid * 2.0).clamp(0.001, 0.5)
+                } else {
+                    0.0
+                };
+            }
             // Procedure codes: treatment visits and other statuses take what hygiene visits leave.
             setup.retarget_codes(&t.hygiene_codes, target("procedurelog"));
         }
@@ -498,6 +512,15 @@ impl Practice {
             t.without_lines += lined.iter().filter(|l| !**l).count() as u64;
             t.new_patients += rows.appointments.iter().filter(|a| a.new_patient).count() as u64;
             t.first_visit_unknown += rows.patients.iter().filter(|p| p.first_visit.is_none()).count() as u64;
+            if let Some(aging) = rows.patients.first().and_then(|g| g.aging) {
+                for (sum, bucket) in
+                    t.aging
+                        .iter_mut()
+                        .zip([aging.b0_30, aging.b31_60, aging.b61_90, aging.over90])
+                {
+                    *sum += bucket;
+                }
+            }
             for p in &rows.procedures {
                 let Some(a) = p.appointment else { continue };
                 t.on_appointments += 1;

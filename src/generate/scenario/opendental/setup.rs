@@ -196,6 +196,8 @@ pub struct Intensity {
     pub insured_treated: f64,
     /// Multiplier of the chance that a treated patient is new (the new-patient share of visits).
     pub new_patients: f64,
+    /// The share of patient portions never paid (they stay open and age: the AR over 90 days).
+    pub unpaid: f64,
 }
 
 /// Starting points of the counting passes' tuning, near where the built-in profile settles (any
@@ -228,6 +230,7 @@ impl Default for Intensity {
             check_runs: 0.9,
             insured_treated: 0.3,
             new_patients: 0.69,
+            unpaid: 0.04,
         }
     }
 }
@@ -325,6 +328,9 @@ pub struct Setup {
     pub billing_type: i64,
     pub recall_types: Vec<RecallType>,
     pub recall_type_mix: Mix<u32>,
+    /// The profile's AR by aging bucket (0-30, 31-60, 61-90, over 90 days), as shares: the ratios of
+    /// the means of patient.Bal_0_30 .. BalOver90 (None when the profile lacks them).
+    pub aging_shares: Option<[f64; 4]>,
     pub intensity: Intensity,
 }
 
@@ -910,6 +916,29 @@ impl Setup {
             transfer_share: share(profile, "payment", "PayType", "0", 0.0),
             discount_type_mix,
             stated_sizes,
+            aging_shares: {
+                let means: Vec<f64> = ["Bal_0_30", "Bal_31_60", "Bal_61_90", "BalOver90"]
+                    .iter()
+                    .filter_map(|c| {
+                        stats(profile, "patient")?
+                            .stats
+                            .columns
+                            .get(*c)?
+                            .numeric
+                            .as_ref()
+                            .map(|n| n.mean.max(0.0))
+                    })
+                    .collect();
+                let total: f64 = means.iter().sum();
+                (means.len() == 4 && total > 0.0).then(|| {
+                    [
+                        means[0] / total,
+                        means[1] / total,
+                        means[2] / total,
+                        means[3] / total,
+                    ]
+                })
+            },
             writeoff_type,
             writeoff_share,
             discount_weekday,
