@@ -134,6 +134,11 @@ impl RowSource for TableGenerator {
 enum DateRole {
     /// An ordinary date (an event, an entry stamp).
     Event,
+    /// The steps of a round trip, in order: sent, received back, checked (`DateTimeSent`,
+    /// `DateTimeRecd`, `DateTimeChecked` of a lab case).
+    Sent,
+    Received,
+    Checked,
     /// The end of something that starts in the same row (`DateTimeEnd`, `DateTimeFinished`, ...).
     End,
     /// An edit or update stamp (`SecDateTEdit`, `DateTStamp`, `updated_at`, ...): the row's latest.
@@ -147,11 +152,18 @@ fn date_role(name: &str) -> DateRole {
         .any(|f| lower.contains(f))
     {
         DateRole::Edit
+    } else if lower.starts_with("datetimesent") || lower == "datesent" {
+        DateRole::Sent
+    } else if lower.starts_with("datetimerecd") || lower == "daterecd" || lower == "datereceived" {
+        DateRole::Received
+    } else if lower.starts_with("datetimechecked") {
+        DateRole::Checked
     } else if [
         "finished",
         "dismissed",
         "dateend",
         "datestop",
+        "datetimedue",
         "datetimeend",
         "enddate",
         "end_",
@@ -165,14 +177,14 @@ fn date_role(name: &str) -> DateRole {
     }
 }
 
-/// Keeps the dates of a row in order (created <= ended <= edited): an end is moved to no earlier
-/// than the row's events, an edit stamp to no earlier than everything else. Unset values (NULL,
+/// Keeps the dates of a row in order (created <= sent <= received <= checked <= ended <= edited):
+/// each step is moved to no earlier than the row's dates of the roles before it. Unset values (NULL,
 /// sentinels before 1900) are left alone. Every moved value stays within the history window,
 /// because it becomes another value of the same row.
 fn order_dates(columns: &[ColumnGenerator], row: &mut [Value]) {
     if !columns
         .iter()
-        .any(|c| matches!(c.date_role, Some(DateRole::End | DateRole::Edit)))
+        .any(|c| c.date_role.is_some_and(|r| r > DateRole::Event))
     {
         return;
     }
@@ -181,7 +193,13 @@ fn order_dates(columns: &[ColumnGenerator], row: &mut [Value]) {
         Value::Timestamp(stamp) if stamp.year() > 1900 => Some(*stamp),
         _ => None,
     };
-    for role in [DateRole::End, DateRole::Edit] {
+    for role in [
+        DateRole::Sent,
+        DateRole::Received,
+        DateRole::Checked,
+        DateRole::End,
+        DateRole::Edit,
+    ] {
         let latest = columns
             .iter()
             .zip(row.iter())

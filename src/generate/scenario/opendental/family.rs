@@ -570,17 +570,18 @@ fn simulate_patient(
             }
             None => requested,
         };
+        // Booked during office hours (the profile's appointment hours).
         let created = if is_future {
             at(
                 clock.end - Duration::days(rng.gen_range(0..60)),
-                rng.gen_range(8..17),
+                setup.hour(rng),
                 rng.gen_range(0..60),
             )
         } else {
             let lead = rng.gen_range(1..90);
             at(
                 (date - Duration::days(lead)).max(history_start.min(date)),
-                rng.gen_range(8..17),
+                setup.hour(rng),
                 rng.gen_range(0..60),
             )
         }

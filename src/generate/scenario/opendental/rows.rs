@@ -273,6 +273,10 @@ pub fn build(
             ]);
             row.int("UnitQty", 1);
             row.int("CodeNum", p.code as i64);
+            let code = setup.codes.get(&p.code).map(|c| c.code.as_str()).unwrap_or("");
+            let (tooth, surface) = tooth_and_surface(code, key("procedurelog", local as u32) as u64);
+            row.text("ToothNum", &tooth);
+            row.text("Surf", &surface);
             row.text("MedicalCode", "");
             let done = matches!(p.status, 2 | 4);
             row.date("DateEntryC", done.then_some(p.date));
@@ -526,6 +530,11 @@ pub fn build_check(practice: &Practice, index: usize, row: &mut Row) {
     let mut rng = StreamKey::new(practice.seed, "opendental", "check").stream(index as u64);
     row.int("ClaimPaymentNum", index as i64 + 1);
     row.date("CheckDate", Some(date));
+    // Check numbers are unique (the contract warns on repeats); the profile's share of checks
+    // without a number (the generic value '') keeps none.
+    if !matches!(row.get("CheckNum"), Some(Value::Text(t)) if t.is_empty()) {
+        row.text("CheckNum", &format!("{}", 100_000 + index));
+    }
     row.money("CheckAmt", amount);
     row.text("Note", "");
     row.zeros(&["ClinicNum", "DepositNum"]);
@@ -572,4 +581,73 @@ pub fn build_schedule_op(practice: &Practice, index: usize, row: &mut Row) {
     row.int("ScheduleOpNum", index as i64 + 1);
     row.int("ScheduleNum", schedule as i64 + 1);
     row.int("OperatoryNum", op as i64);
+}
+
+/// Where a procedure is charted: a tooth (1-32) for restorative, endodontic, prosthodontic and
+/// surgical codes, the surfaces a filling code names (D2140 one surface ... D2161 four or more;
+/// D2330-D2335 and D2391-D2394 likewise), a quadrant for quadrant scaling (D4341, D4342); nothing
+/// for exams, radiographs, cleanings and other whole-mouth codes (OpenDental's ToothNum and Surf).
+fn tooth_and_surface(code: &str, key: u64) -> (String, String) {
+    let number: u32 = code.get(1..).and_then(|n| n.parse().ok()).unwrap_or(0);
+    if !code.starts_with('D') {
+        return (String::new(), String::new());
+    }
+    let spread = key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33;
+    if matches!(number, 4341 | 4342) {
+        let quadrant = ["UR", "UL", "LL", "LR"][(spread % 4) as usize];
+        return (String::new(), quadrant.to_string());
+    }
+    let toothed =
+        (2000..4000).contains(&number) || (6000..7000).contains(&number) || (7100..7300).contains(&number);
+    if !toothed {
+        return (String::new(), String::new());
+    }
+    let surfaces = match number {
+        2140 | 2330 | 2391 => 1,
+        2150 | 2331 | 2392 => 2,
+        2160 | 2332 | 2393 => 3,
+        2161 | 2335 | 2394 => 4,
+        _ => 0,
+    };
+    // Anterior composites (D2330-D2335) on front teeth, the rest anywhere.
+    let tooth = if (2330..=2335).contains(&number) {
+        6 + spread % 6 + if (spread / 6).is_multiple_of(2) { 0 } else { 16 }
+    } else {
+        1 + spread % 32
+    };
+    let letters = if (2330..=2335).contains(&number) {
+        ['M', 'I', 'D', 'F', 'L']
+    } else {
+        ['M', 'O', 'D', 'B', 'L']
+    };
+    let start = (spread / 32) as usize % letters.len();
+    let surface: String = (0..surfaces)
+        .map(|i| letters[(start + i) % letters.len()])
+        .collect();
+    (tooth.to_string(), surface)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tooth_and_surface;
+
+    #[test]
+    fn procedures_are_charted_where_their_code_says() {
+        for key in 1..200u64 {
+            let (tooth, surface) = tooth_and_surface("D2393", key);
+            let n: u32 = tooth.parse().unwrap();
+            assert!((1..=32).contains(&n));
+            assert_eq!(surface.len(), 3);
+            assert!(surface.chars().all(|c| "MODBL".contains(c)));
+            let (tooth, surface) = tooth_and_surface("D2330", key);
+            let n: u32 = tooth.parse().unwrap();
+            assert!((6..=11).contains(&n) || (22..=27).contains(&n), "{n}");
+            assert_eq!(surface.len(), 1);
+            assert_eq!(tooth_and_surface("D1110", key), (String::new(), String::new()));
+            let (tooth, quadrant) = tooth_and_surface("D4341", key);
+            assert!(tooth.is_empty() && ["UR", "UL", "LL", "LR"].contains(&quadrant.as_str()));
+            let (tooth, surface) = tooth_and_surface("D2740", key);
+            assert!(!tooth.is_empty() && surface.is_empty());
+        }
+    }
 }
