@@ -835,6 +835,20 @@ fn bad_inputs_exit_2_with_one_clear_line() {
             "did you mean \"DateReceived\"",
         ],
     );
+    // A query that fails in the database names its own rule, even when it shares a scan with
+    // others (two value checks on claim, one with a regex PostgreSQL rejects).
+    assert_fails(
+        verify_with_rules(
+            &db,
+            &[(
+                "regex.toml",
+                "[[rule]]\nid = \"fine\"\nkind = \"AV001\"\ntable = \"claim\"\ncolumn = \"ClaimStatus\"\npattern = \"^[A-Z]\"\n\n\
+                 [[rule]]\nid = \"broken-regex\"\nkind = \"AV001\"\ntable = \"claim\"\ncolumn = \"PatNum\"\npattern = \"(\"\n",
+            )],
+            &[],
+        ),
+        &["broken-regex"],
+    );
     // An unknown kind and an unknown table.
     assert_fails(
         verify_with_rules(

@@ -263,25 +263,34 @@ pub async fn verify(
         as_of,
     };
     let mut findings = Vec::new();
-    let mut work: VecDeque<(usize, CheckSql)> = VecDeque::new();
+    let mut work: VecDeque<Work> = VecDeque::new();
+    let mut scans: std::collections::BTreeMap<String, Vec<(usize, CheckSql, checks::Probe)>> =
+        std::collections::BTreeMap::new();
     for (index, instance) in instances.iter().enumerate() {
         let sql = checks::build(&context, instance);
         if needs_a_row(instance) && empty.contains(&instance.table) {
-            findings.push(Finding {
-                code: instance.kind.code(),
-                kind: instance.kind.name(),
-                rule: instance.id.clone(),
-                table: instance.table.clone(),
-                severity: instance.severity,
-                checked: sql.checked.as_ref().map(|_| 0),
-                violations: 0,
-                samples: Vec::new(),
-                location: instance.location.to_string(),
-                description: instance.description.clone(),
-                ledger: None,
-            });
+            findings.push(clean(instance, sql.checked.as_ref().map(|_| 0)));
+        } else if let Some(probe) = checks::probe(&context, instance) {
+            scans
+                .entry(probe.scan.clone())
+                .or_default()
+                .push((index, sql, probe));
         } else {
-            work.push_back((index, sql));
+            work.push_back(Work::Check(index, sql));
+        }
+    }
+    // Instances that share a scan are probed together (at most PROBES per query); alone, they
+    // run as they are.
+    for (_, group) in scans {
+        if group.len() == 1 {
+            let (index, sql, _) = group.into_iter().next().expect("one");
+            work.push_front(Work::Check(index, sql));
+            continue;
+        }
+        let mut group = group;
+        while !group.is_empty() {
+            let rest = group.split_off(group.len().min(PROBES));
+            work.push_front(Work::Probe(std::mem::replace(&mut group, rest)));
         }
     }
     let queue = Arc::new(Mutex::new(work));
@@ -295,9 +304,34 @@ pub async fn verify(
             let mut done = Vec::new();
             loop {
                 let next = queue.lock().expect("queue lock").pop_front();
-                let Some((index, sql)) = next else { break };
-                let finding = run_check(&mut connection, &instances[index], &sql).await?;
-                done.push(finding);
+                match next {
+                    None => break,
+                    Some(Work::Check(index, sql)) => {
+                        done.push(run_check(&mut connection, &instances[index], &sql).await?);
+                    }
+                    Some(Work::Probe(group)) => {
+                        // A failing probe names no culprit: its checks then run one by one, so
+                        // that the failing rule reports its own error.
+                        let Ok(counts) = run_probe(&mut connection, &group).await else {
+                            let mut queue = queue.lock().expect("queue lock");
+                            for (index, sql, _) in group {
+                                queue.push_back(Work::Check(index, sql));
+                            }
+                            continue;
+                        };
+                        for ((index, sql, _), (checked, violations)) in group.into_iter().zip(counts) {
+                            if violations == 0 {
+                                done.push(clean(&instances[index], Some(checked)));
+                            } else {
+                                // Found something: the instance's own query, for its samples.
+                                queue
+                                    .lock()
+                                    .expect("queue lock")
+                                    .push_back(Work::Check(index, sql));
+                            }
+                        }
+                    }
+                }
             }
             let _ = connection.close().await;
             Ok::<_, VerifyError>(done)
@@ -325,6 +359,66 @@ pub async fn verify(
         as_of_source,
         findings,
     })
+}
+
+/// Probes per shared-scan query (two aggregates each).
+const PROBES: usize = 200;
+
+/// A unit of a worker's work: one check, or the probes of checks that share a scan.
+enum Work {
+    Check(usize, CheckSql),
+    Probe(Vec<(usize, CheckSql, checks::Probe)>),
+}
+
+/// A finding without violations.
+fn clean(instance: &Instance, checked: Option<u64>) -> Finding {
+    Finding {
+        code: instance.kind.code(),
+        kind: instance.kind.name(),
+        rule: instance.id.clone(),
+        table: instance.table.clone(),
+        severity: instance.severity,
+        checked,
+        violations: 0,
+        samples: Vec::new(),
+        location: instance.location.to_string(),
+        description: instance.description.clone(),
+        ledger: None,
+    }
+}
+
+/// One scan for a group of probes: per instance, the rows checked and the offending rows.
+async fn run_probe(
+    connection: &mut PgConnection,
+    group: &[(usize, CheckSql, checks::Probe)],
+) -> Result<Vec<(u64, u64)>, sqlx::Error> {
+    let columns: Vec<String> = group
+        .iter()
+        .map(|(_, _, p)| {
+            format!(
+                "count(*) filter (where {})::int8, count(*) filter (where {})::int8",
+                p.checked, p.violation
+            )
+        })
+        .collect();
+    let sql = format!("select {} {}", columns.join(", "), group[0].2.scan);
+    // Inside a savepoint: a failure must not abort the worker's transaction (its snapshot).
+    sqlx::Executor::execute(&mut *connection, "savepoint probe").await?;
+    let row = match sqlx::Executor::fetch_one(&mut *connection, sql.as_str()).await {
+        Ok(row) => row,
+        Err(error) => {
+            sqlx::Executor::execute(&mut *connection, "rollback to savepoint probe").await?;
+            return Err(error);
+        }
+    };
+    sqlx::Executor::execute(&mut *connection, "release savepoint probe").await?;
+    Ok((0..group.len())
+        .map(|i| {
+            let checked = row.get::<i64, _>(2 * i).max(0) as u64;
+            let violations = row.get::<i64, _>(2 * i + 1).max(0) as u64;
+            (checked, violations)
+        })
+        .collect())
 }
 
 /// Kinds whose violations are rows of the rule's own table: nothing to find when it is empty.

@@ -53,6 +53,50 @@ pub struct Context<'a> {
     pub as_of: NaiveDate,
 }
 
+/// A check that one aggregate over its table can settle when it finds nothing: the instances of
+/// a table with the same `where` share one scan (`count(*) filter (...)` per instance), and only
+/// those with violations run their own query for samples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// `from <table> as t [where <the rule's conditions>]`: the scan the instances share.
+    pub scan: String,
+    /// The rows the instance checks, within the scan.
+    pub checked: String,
+    /// The offending rows, within the scan.
+    pub violation: String,
+}
+
+/// The probe of an instance, for the kinds whose offending rows are one table's rows matching a
+/// predicate (null-in-required-column, value-not-accepted).
+pub fn probe(context: &Context<'_>, instance: &Instance) -> Option<Probe> {
+    let scan = |conditions: &[Condition]| {
+        format!(
+            "from {} as t{}",
+            context.table(&instance.table),
+            where_clause(&context.conditions(conditions))
+        )
+    };
+    match &instance.spec {
+        Spec::NotNull {
+            column: name,
+            conditions,
+        } => Some(Probe {
+            scan: scan(conditions),
+            checked: "true".to_string(),
+            violation: format!("{} is null", column("t", name)),
+        }),
+        Spec::Accepted(accepted) => {
+            let (checked, violation) = value_not_accepted::predicates(context, accepted);
+            Some(Probe {
+                scan: scan(&accepted.conditions),
+                checked,
+                violation,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Builds the SQL of one instance.
 pub fn build(context: &Context<'_>, instance: &Instance) -> CheckSql {
     match &instance.spec {

@@ -24,10 +24,10 @@ use super::{column, where_clause, CheckSql, Context};
 use crate::db::quote_literal;
 use crate::verify::rules::{Accepted, Value};
 
-pub fn build(context: &Context<'_>, table: &str, accepted: &Accepted) -> CheckSql {
+/// The rows in scope beyond the rule's `where` (the column is set), and what makes one wrong.
+pub fn predicates(context: &Context<'_>, accepted: &Accepted) -> (String, String) {
     let expression = column("t", &accepted.column);
-    let mut scope = context.conditions(&accepted.conditions);
-    scope.push(format!("{expression} is not null"));
+    let set = format!("{expression} is not null");
     let list = |values: &[Value]| {
         values
             .iter()
@@ -51,8 +51,16 @@ pub fn build(context: &Context<'_>, table: &str, accepted: &Accepted) -> CheckSq
     if let Some(pattern) = &accepted.pattern {
         wrong.push(format!("{expression}::text !~ {}", quote_literal(pattern)));
     }
+    let violation = format!("{set} and ({})", wrong.join(" or "));
+    (set, violation)
+}
+
+pub fn build(context: &Context<'_>, table: &str, accepted: &Accepted) -> CheckSql {
+    let (set, violation) = predicates(context, accepted);
+    let mut scope = context.conditions(&accepted.conditions);
     let mut offending = scope.clone();
-    offending.push(format!("({})", wrong.join(" or ")));
+    scope.push(set);
+    offending.push(violation);
     CheckSql {
         checked: Some(format!(
             "select count(*) from {} as t{}",
