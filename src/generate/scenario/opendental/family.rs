@@ -426,6 +426,9 @@ fn age_at(birth: Option<NaiveDate>, date: NaiveDate) -> u32 {
     birth.map(|b| date.years_since(b).unwrap_or(0)).unwrap_or(40)
 }
 
+/// The largest charge (positive adjustment) on one procedure, in cents.
+const CHARGE_LIMIT: i64 = 100_000;
+
 /// The patient's visits, procedures, insurance and payments.
 fn simulate_patient(
     setup: &Setup,
@@ -1066,6 +1069,10 @@ fn settle_visit(
                     Some(StatedSize::Cents(c)) => (*c).min(*remaining),
                     None => *remaining * rng.gen_range(5..=20) / 100,
                 };
+                // A charge stays under $1,000 per procedure: the contract's int_ar_balance
+                // subtracts adjustments from the fee, so a paid procedure with a larger charge
+                // falls below its -$2,000 floor (dbt_dental_models.md §4.3 item 12).
+                let size = if sign > 0 { size.min(CHARGE_LIMIT) } else { size };
                 let amount = sign * size.max(1);
                 let day = setup
                     .lagged(rng, date, &setup.adjustment_lag, &setup.discount_weekday)
