@@ -347,12 +347,8 @@ fn the_demo_keeps_the_ledger_and_the_contract_and_is_the_same_whatever_the_jobs(
         "{window} recalls due in [2023-01-01, as-of]: outside the contract's 5,000-15,000"
     );
     // Every built-in rule, the dbt contract pack included: zero error findings at scale 0.2.
-    let output = support::dentsynth()
-        .args(["verify", "--database-url", &one.url, "--as-of", "2026-06-30"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = support::text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let (status, stdout, stderr) = verify(&one);
+    assert_eq!(status, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains(" 0 error findings"), "{stdout}");
     // Warnings come only from the contract's warn-level tests that production itself fails (README
     // of the rules: OpenDental's -1 and 0001-01-01 placeholders, encoded recall intervals, ...);
@@ -383,13 +379,19 @@ fn the_demo_keeps_the_ledger_and_the_contract_and_is_the_same_whatever_the_jobs(
         .unwrap();
         assert_eq!(moved.rows_affected(), 1);
     });
+    let (status, stdout, stderr) = verify(&four);
+    assert_eq!(status, Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("sch.chair-double-booked"), "{stdout}");
+}
+
+/// `dentsynth verify` with every built-in rule, as of the demo's as-of: exit status, stdout, stderr.
+fn verify(db: &support::TestDb) -> (Option<i32>, String, String) {
     let output = support::dentsynth()
-        .args(["verify", "--database-url", &four.url, "--as-of", "2026-06-30"])
+        .args(["verify", "--database-url", &db.url, "--as-of", "2026-06-30"])
         .output()
         .unwrap();
     let (stdout, stderr) = support::text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
-    assert!(stdout.contains("sch.chair-double-booked"), "{stdout}");
+    (output.status.code(), stdout, stderr)
 }
 
 fn checksums(db: &support::TestDb) -> Vec<(String, String)> {

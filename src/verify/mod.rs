@@ -370,7 +370,7 @@ enum Work {
     Probe(Vec<(usize, CheckSql, checks::Probe)>),
 }
 
-/// A finding without violations.
+/// A finding without violations (the rule's identity and the rows it checked).
 fn clean(instance: &Instance, checked: Option<u64>) -> Finding {
     Finding {
         code: instance.kind.code(),
@@ -589,17 +589,10 @@ async fn run_check(
         _ => None,
     };
     Ok(Finding {
-        code: instance.kind.code(),
-        kind: instance.kind.name(),
-        rule: instance.id.clone(),
-        table: instance.table.clone(),
-        severity: instance.severity,
-        checked,
         violations,
         samples,
-        location: instance.location.to_string(),
-        description: instance.description.clone(),
         ledger,
+        ..clean(instance, checked)
     })
 }
 
