@@ -17,6 +17,35 @@ fn practice(scale: f64) -> (Practice, plan::Plan) {
 }
 
 #[test]
+fn a_polymorphic_key_with_a_one_valued_discriminator_is_drawn_from_its_target() {
+    let profile = dentsynth::profile::builtin().unwrap();
+    let plan = plan::build(&profile, 1.0);
+    let source = |table: &str, column: &str| {
+        plan.table(table)
+            .unwrap()
+            .columns
+            .iter()
+            .find(|c| c.name == column)
+            .unwrap()
+            .source
+            .clone()
+    };
+    // FKeyType is always 0 (appointment), VerifyType always 2 (patplan): plain keys of the target.
+    for (table, parent) in [
+        ("entrylog", "appointment"),
+        ("insverify", "patplan"),
+        ("insverifyhist", "patplan"),
+    ] {
+        match source(table, "FKey") {
+            plan::Source::Parent(p) => assert_eq!(p.parent_table, parent, "{table}.FKey"),
+            other => panic!("{table}.FKey: {other:?}"),
+        }
+    }
+    // task.ObjectType varies (1 on 91% of rows): KeyNum stays the "none" value.
+    assert!(matches!(source("task", "KeyNum"), plan::Source::NoneValue));
+}
+
+#[test]
 fn volumes_land_at_or_above_the_plan_and_every_family_balances() {
     let (practice, plan) = practice(0.2);
     let mut report = Vec::new();
