@@ -314,6 +314,13 @@ const CHECKS: &[(&str, &str)] = &[
         + (select count(*) from raw.claimproc c where not exists (select 1 from raw.procedurelog p where p."ProcNum" = c."ProcNum"))"#,
     ),
     (
+        "insurance verifications verify existing patient plans, and their history repeats it",
+        r#"select (select count(*) from raw.insverify v where v."VerifyType" = 2
+                    and not exists (select 1 from raw.patplan p where p."PatPlanNum" = v."FKey"))
+           + (select count(*) from raw.insverifyhist h join raw.insverify v using ("InsVerifyNum")
+              where h."FKey" <> v."FKey" or h."VerifyType" <> v."VerifyType")"#,
+    ),
+    (
         "no active patient with a sentinel birth date",
         r#"select count(*) from raw.patient where "PatStatus" = 0 and "Birthdate" = '0001-01-01'"#,
     ),

@@ -66,6 +66,11 @@ pub const FAMILY_TABLES: [&str; 14] = [
 /// when the plan has them): provider schedules and their operatories.
 pub const CALENDAR_TABLES: [&str; 2] = ["schedule", "scheduleop"];
 
+/// Insurance verifications and their history (owned when the plan has both): a verification is of
+/// one of the practice's patient plans (VerifyType 2) or insurance plans (1), and its history rows
+/// repeat what it verifies. The other columns are the generic generator's.
+pub const VERIFICATION_TABLES: [&str; 2] = ["insverify", "insverifyhist"];
+
 /// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
 /// (dbt_dental_models.md §3.8, `stg_opendental__recall` 5,000-15,000, error severity).
 pub const RECALL_WINDOW: (u64, u64) = (5_000, 15_000);
@@ -160,6 +165,9 @@ pub struct Practice {
     pub checks: Vec<((chrono::NaiveDate, u32), i64)>,
     /// Where and when each appointment takes place, and the provider schedules.
     pub calendar: chairs::Calendar,
+    /// Rows of insverify and insverifyhist (the plan's), and of insplan (the keys of type-1
+    /// verifications).
+    pub verifications: (u64, u64, u64),
 }
 
 impl Practice {
@@ -402,6 +410,11 @@ impl Practice {
             recall_adapted,
             checks,
             calendar,
+            verifications: (
+                plan.table("insverify").map(|t| t.rows).unwrap_or(0),
+                plan.table("insverifyhist").map(|t| t.rows).unwrap_or(0),
+                plan.table("insplan").map(|t| t.rows).unwrap_or(0),
+            ),
         }
     }
 
@@ -574,7 +587,25 @@ impl Practice {
         match table {
             "schedule" => self.calendar.days.len() as u64,
             "scheduleop" => self.calendar.schedule_ops.len() as u64,
+            "insverify" => self.verifications.0,
+            "insverifyhist" => self.verifications.1,
             _ => self.checks.len() as u64,
+        }
+    }
+
+    /// What verification `index` (0-based) of type `verify_type` verifies: a patient plan (2) or
+    /// an insurance plan (1), spread over all of them; 0 for any other type.
+    pub fn verified(&self, index: u64, verify_type: i64) -> i64 {
+        let patplans = self.rows(table_index("patplan").expect("family table"));
+        let targets = match verify_type {
+            1 => self.verifications.2,
+            2 => patplans,
+            _ => 0,
+        };
+        if targets == 0 {
+            0
+        } else {
+            (index % targets) as i64 + 1
         }
     }
 
@@ -635,7 +666,10 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
     let mut generators = BTreeMap::new();
     let mut columns = BTreeMap::new();
     let calendar = CALENDAR_TABLES.into_iter().filter(|t| plan.table(t).is_some());
-    for name in FAMILY_TABLES.into_iter().chain(calendar) {
+    let verifications = VERIFICATION_TABLES
+        .into_iter()
+        .filter(|_| VERIFICATION_TABLES.iter().all(|t| plan.table(t).is_some()));
+    for name in FAMILY_TABLES.into_iter().chain(calendar).chain(verifications) {
         let table_plan = plan.table(name).expect("checked");
         generators.insert(
             name.to_string(),
@@ -679,12 +713,22 @@ impl Scenario for OpenDental {
     }
 
     fn source(&self, table: &str) -> Arc<dyn RowSource> {
-        if matches!(table, "claimpayment" | "schedule" | "scheduleop") {
+        if matches!(
+            table,
+            "claimpayment" | "schedule" | "scheduleop" | "insverify" | "insverifyhist"
+        ) {
+            let parent = (table == "insverifyhist").then(|| {
+                (
+                    self.generators["insverify"].clone(),
+                    self.columns["insverify"].clone(),
+                )
+            });
             return Arc::new(PracticeSource {
                 practice: self.practice.clone(),
                 table: table.to_string(),
                 generator: self.generators[table].clone(),
                 columns: self.columns[table].clone(),
+                parent,
             });
         }
         let index = table_index(table).expect("owned table");
@@ -746,6 +790,8 @@ struct PracticeSource {
     table: String,
     generator: Arc<TableGenerator>,
     columns: Arc<Vec<String>>,
+    /// insverifyhist: the insverify generator and columns, to rebuild a history row's verification.
+    parent: Option<(Arc<TableGenerator>, Arc<Vec<String>>)>,
 }
 
 impl RowSource for PracticeSource {
@@ -760,7 +806,19 @@ impl RowSource for PracticeSource {
         match self.table.as_str() {
             "claimpayment" => rows::build_check(&self.practice, index, &mut row),
             "schedule" => rows::build_schedule(&self.practice, index, &mut row),
-            _ => rows::build_schedule_op(&self.practice, index, &mut row),
+            "scheduleop" => rows::build_schedule_op(&self.practice, index, &mut row),
+            "insverify" => rows::build_verification(&self.practice, index, &mut row),
+            _ => {
+                // A history row repeats what its verification verifies.
+                let parent = row.int_value("InsVerifyNum").filter(|k| *k >= 1);
+                if let (Some(key), Some(verification)) = (parent, &self.parent) {
+                    let (generator, columns) = verification;
+                    let base = generator.row(key as u64 - 1);
+                    let mut parent_row = rows::Row::new(columns, base);
+                    rows::build_verification(&self.practice, key as usize - 1, &mut parent_row);
+                    row.copy_from(&parent_row, &["VerifyType", "FKey"]);
+                }
+            }
         }
         row.values
     }

@@ -26,6 +26,23 @@ impl<'c> Row<'c> {
         }
     }
 
+    /// An integer column's value, if it holds one.
+    pub fn int_value(&self, column: &str) -> Option<i64> {
+        match self.get(column) {
+            Some(Value::Int(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Copies `columns` from another row (of another table).
+    pub fn copy_from(&mut self, other: &Row, columns: &[&str]) {
+        for column in columns {
+            if let Some(value) = other.get(column) {
+                self.set(column, value.clone());
+            }
+        }
+    }
+
     fn get(&self, column: &str) -> Option<&Value> {
         self.columns
             .iter()
@@ -581,6 +598,13 @@ pub fn build_schedule_op(practice: &Practice, index: usize, row: &mut Row) {
     row.int("ScheduleOpNum", index as i64 + 1);
     row.int("ScheduleNum", schedule as i64 + 1);
     row.int("OperatoryNum", op as i64);
+}
+
+/// Fills an insverify row: verification `index` of the practice verifies a patient plan (type 2)
+/// or an insurance plan (type 1) that exists.
+pub fn build_verification(practice: &Practice, index: usize, row: &mut Row) {
+    let verify_type = row.int_value("VerifyType").unwrap_or(0);
+    row.int("FKey", practice.verified(index as u64, verify_type));
 }
 
 /// Where a procedure is charted: a tooth (1-32) for restorative, endodontic, prosthodontic and
