@@ -276,7 +276,7 @@ pub async fn verify(
                 .or_default()
                 .push((index, sql, probe));
         } else {
-            work.push_back(Work::Check(index, sql));
+            work.push_back(Work::Check(index, sql, None));
         }
     }
     // Instances that share a scan are probed together (at most PROBES per query); alone, they
@@ -284,7 +284,7 @@ pub async fn verify(
     for (_, group) in scans {
         if group.len() == 1 {
             let (index, sql, _) = group.into_iter().next().expect("one");
-            work.push_front(Work::Check(index, sql));
+            work.push_front(Work::Check(index, sql, None));
             continue;
         }
         let mut group = group;
@@ -306,8 +306,9 @@ pub async fn verify(
                 let next = queue.lock().expect("queue lock").pop_front();
                 match next {
                     None => break,
-                    Some(Work::Check(index, sql)) => {
-                        done.push(run_check(&mut connection, &instances[index], &sql).await?);
+                    Some(Work::Check(index, sql, checked)) => {
+                        let instance = &instances[index];
+                        done.push(run_check(&mut connection, instance, &sql, checked).await?);
                     }
                     Some(Work::Probe(group)) => {
                         // A failing probe names no culprit: its checks then run one by one, so
@@ -315,7 +316,7 @@ pub async fn verify(
                         let Ok(counts) = run_probe(&mut connection, &group).await else {
                             let mut queue = queue.lock().expect("queue lock");
                             for (index, sql, _) in group {
-                                queue.push_back(Work::Check(index, sql));
+                                queue.push_back(Work::Check(index, sql, None));
                             }
                             continue;
                         };
@@ -323,11 +324,13 @@ pub async fn verify(
                             if violations == 0 {
                                 done.push(clean(&instances[index], Some(checked)));
                             } else {
-                                // Found something: the instance's own query, for its samples.
-                                queue
-                                    .lock()
-                                    .expect("queue lock")
-                                    .push_back(Work::Check(index, sql));
+                                // Found something: the instance's own query, for its samples (the
+                                // rows it checked are known).
+                                queue.lock().expect("queue lock").push_back(Work::Check(
+                                    index,
+                                    sql,
+                                    Some(checked),
+                                ));
                             }
                         }
                     }
@@ -364,9 +367,10 @@ pub async fn verify(
 /// Probes per shared-scan query (two aggregates each).
 const PROBES: usize = 200;
 
-/// A unit of a worker's work: one check, or the probes of checks that share a scan.
+/// A unit of a worker's work: one check (with the rows it checks when a probe counted them), or
+/// the probes of checks that share a scan.
 enum Work {
-    Check(usize, CheckSql),
+    Check(usize, CheckSql, Option<u64>),
     Probe(Vec<(usize, CheckSql, checks::Probe)>),
 }
 
@@ -493,14 +497,17 @@ async fn manifest_as_of(
 
 /// Runs one check: the rows in scope, the offending rows (count and samples), and for the ledger
 /// the identity's terms and the residual's breakdown.
+/// `known`: the rows in scope when a probe already counted them.
 async fn run_check(
     connection: &mut PgConnection,
     instance: &Instance,
     sql: &CheckSql,
+    known: Option<u64>,
 ) -> Result<Finding, VerifyError> {
     let fail = |error: sqlx::Error| rule_error(error, instance);
-    let checked = match &sql.checked {
-        Some(checked_sql) => {
+    let checked = match (&sql.checked, known) {
+        (_, Some(known)) => Some(known),
+        (Some(checked_sql), None) => {
             let count_sql = format!("select ({checked_sql})::int8");
             let count: Option<i64> = sqlx::Executor::fetch_one(&mut *connection, count_sql.as_str())
                 .await
@@ -508,7 +515,7 @@ async fn run_check(
                 .get(0);
             Some(count.unwrap_or(0).max(0) as u64)
         }
-        None => None,
+        (None, None) => None,
     };
     // The offending rows are a MATERIALIZED CTE so that the LIMIT of the samples cannot talk the
     // planner into a nested loop over the whole check (every row is counted anyway).

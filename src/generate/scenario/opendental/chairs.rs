@@ -109,11 +109,8 @@ pub fn seat(bookings: &[Booking], operatories: u32, open: u32, close: u32) -> Ca
             .hygienist
             .and_then(|h| hygienist_free.get(&h).copied())
             .unwrap_or(0);
-        let mut start = b.start.max(busy_until);
         let earliest = free.iter().copied().min().unwrap_or(0);
-        if earliest > start {
-            start = earliest;
-        }
+        let mut start = b.start.max(busy_until).max(earliest);
         if start != b.start {
             // Appointments start on a 5-minute slot of the pattern.
             start = ceil_to(start, 5);

@@ -71,6 +71,17 @@ pub const CALENDAR_TABLES: [&str; 2] = ["schedule", "scheduleop"];
 /// repeat what it verifies. The other columns are the generic generator's.
 pub const VERIFICATION_TABLES: [&str; 2] = ["insverify", "insverifyhist"];
 
+/// The owned tables whose rows belong to the whole practice rather than to one family: the
+/// checks (claimpayment, a family table whose rows are bundled across families), the calendar and
+/// the verifications.
+pub const PRACTICE_TABLES: [&str; 5] = [
+    "claimpayment",
+    "schedule",
+    "scheduleop",
+    "insverify",
+    "insverifyhist",
+];
+
 /// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
 /// (dbt_dental_models.md §3.8, `stg_opendental__recall` 5,000-15,000, error severity).
 pub const RECALL_WINDOW: (u64, u64) = (5_000, 15_000);
@@ -582,14 +593,15 @@ impl Practice {
         *self.offsets[table].last().unwrap_or(&0)
     }
 
-    /// Rows of a table derived over all families (claimpayment, schedule, scheduleop).
+    /// Rows of a table of the whole practice ([`PRACTICE_TABLES`]).
     pub fn practice_rows(&self, table: &str) -> u64 {
         match table {
+            "claimpayment" => self.checks.len() as u64,
             "schedule" => self.calendar.days.len() as u64,
             "scheduleop" => self.calendar.schedule_ops.len() as u64,
             "insverify" => self.verifications.0,
             "insverifyhist" => self.verifications.1,
-            _ => self.checks.len() as u64,
+            other => unreachable!("{other} is not a practice table"),
         }
     }
 
@@ -713,10 +725,7 @@ impl Scenario for OpenDental {
     }
 
     fn source(&self, table: &str) -> Arc<dyn RowSource> {
-        if matches!(
-            table,
-            "claimpayment" | "schedule" | "scheduleop" | "insverify" | "insverifyhist"
-        ) {
+        if PRACTICE_TABLES.contains(&table) {
             let parent = (table == "insverifyhist").then(|| {
                 (
                     self.generators["insverify"].clone(),
@@ -784,7 +793,8 @@ impl RowSource for FamilySource {
 }
 
 /// Rows of the tables the practice derives over all families: claimpayment (one check per plan
-/// and payment-run day), schedule (one per provider and working day) and scheduleop (its chairs).
+/// and payment-run day), schedule (one per provider and working day), scheduleop (its chairs),
+/// insverify (one of the practice's plans verified) and insverifyhist (repeating it).
 struct PracticeSource {
     practice: Arc<Practice>,
     table: String,
@@ -808,7 +818,7 @@ impl RowSource for PracticeSource {
             "schedule" => rows::build_schedule(&self.practice, index, &mut row),
             "scheduleop" => rows::build_schedule_op(&self.practice, index, &mut row),
             "insverify" => rows::build_verification(&self.practice, index, &mut row),
-            _ => {
+            "insverifyhist" => {
                 // A history row repeats what its verification verifies.
                 let parent = row.int_value("InsVerifyNum").filter(|k| *k >= 1);
                 if let (Some(key), Some(verification)) = (parent, &self.parent) {
@@ -819,6 +829,7 @@ impl RowSource for PracticeSource {
                     row.copy_from(&parent_row, &["VerifyType", "FKey"]);
                 }
             }
+            other => unreachable!("{other} is not a practice table"),
         }
         row.values
     }
