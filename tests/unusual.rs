@@ -4,8 +4,9 @@
 //! 1. The built-in demo (scale 0.3, seed 7) is generated into a database and made unusual with SQL:
 //!    many broken (5) and unscheduled-list (3) appointments and no planned (6) ones, a Tuesday to
 //!    Saturday practice (Monday visits moved to the Saturday before), patient payments on cheques and
-//!    Care Credit instead of cards, another procedure code mix, a third of the commlog and two thirds
-//!    of the sheet fields gone, and the perio charts and tasks emptied.
+//!    Care Credit instead of cards, another procedure code mix, appointments booked 2-4 days ahead,
+//!    a third of the commlog and two thirds of the sheet fields gone, and the perio charts and tasks
+//!    emptied.
 //! 2. `introspect --reference-tables opendental` reads it into a profile.
 //! 3. `generate --profile` fills a demo from it at scale 1 (the planted sizes); the emptied tables,
 //!    and the reference rows introspect did not copy (fee, claimform, program), come from the
@@ -37,6 +38,11 @@ update raw.appointment set "AptDateTime" = "AptDateTime" - interval '2 days'
 update raw.payment set "PayType" = case when "PayNum" % 10 < 9 then 69 else 391 end;
 -- Procedure codes: two thirds of the most frequent code become code 1.
 update raw.procedurelog set "CodeNum" = 1 where "CodeNum" = 24 and "ProcNum" % 3 <> 0;
+-- A short-notice practice: every past appointment was booked 2 to 4 days ahead (the booked future
+-- ones keep their dates and booking days).
+update raw.appointment
+   set "SecDateTEntry" = "AptDateTime" - interval '1 day' * (2 + "AptNum" % 3)
+ where "AptDateTime" >= '1900-01-02' and "AptDateTime" < '2026-06-30';
 -- Volumes.
 delete from raw.commlog where "CommlogNum" % 3 = 0;
 delete from raw.sheetfield where "SheetFieldNum" % 3 <> 0;
@@ -237,6 +243,29 @@ fn a_profile_of_an_unusual_production_yields_a_demo_of_that_shape() {
     );
     // The completion lives in memory: the profile folder is unchanged.
     assert_eq!(row_count(&profile_dir, "perioexam"), 0);
+    // Behaviour: introspect measured the booking lead (2-4 days), and the demo books that far
+    // ahead, where the built-in practice books up to three months ahead.
+    let profile_json: Value =
+        serde_json::from_str(&std::fs::read_to_string(profile_dir.join("profile.json")).unwrap()).unwrap();
+    let lead = &profile_json["behaviour"]["booking_lead_days"];
+    assert!(
+        lead["source"].as_str().unwrap().starts_with("introspect:"),
+        "{lead}"
+    );
+    assert_eq!(lead["distribution"]["p50"], 3.0, "{lead}");
+    assert!(note.contains("behaviours not measured"), "{note}");
+    assert!(!note.contains("booking_lead_days"), "{note}");
+    let demo_lead = count(
+        &demo,
+        r#"select percentile_disc(0.5) within group (order by "AptDateTime"::date - "SecDateTEntry"::date)::int8
+           from raw.appointment where "AptDateTime" < '2026-06-30'"#,
+    );
+    let builtin_lead = dentsynth::profile::builtin().unwrap().behaviour["booking_lead_days"]
+        .distribution
+        .p50;
+    eprintln!("booking lead: demo median {demo_lead} days, built-in median {builtin_lead}");
+    assert!((2..=4).contains(&demo_lead), "demo median lead {demo_lead}");
+    assert!(builtin_lead > 20.0);
     eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
 
     // 4. Fidelity.

@@ -515,6 +515,7 @@ fn mini_profile() -> Profile {
                 },
             )
             .collect(),
+        behaviour: Default::default(),
         tables,
     }
 }

@@ -361,7 +361,9 @@ pub static CATALOGUE: &[Quirk] = &[
         of: 230128.0,
         source: "production_aggregates.md §5, §8 and §15.5: 3,002 claimprocs point at deleted procedures plus 366 recent ones at ProcNums that do not exist (3,368); of 230,128 claimproc rows (§1.1)",
         action: Action::Update {
-            filter: r#"t."ClaimNum" <> 0 and t."Status" = 0 and t."ProcNum" <> 0"#,
+            // Pending and received lines (production does not say which); pending ones alone are
+            // too few at small scales for the rate.
+            filter: r#"t."ClaimNum" <> 0 and t."Status" in (0, 1) and t."ProcNum" <> 0"#,
             set: &[("ProcNum", "{max:procedurelog.ProcNum} + c.rank")],
         },
     },

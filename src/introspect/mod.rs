@@ -8,6 +8,7 @@
 //! Must not import `generate` or `verify`, and must never put a value of an identifying column into
 //! the profile (see `privacy`).
 
+mod behaviour;
 mod opendental;
 mod privacy;
 mod relationships;
@@ -263,6 +264,11 @@ pub async fn introspect(target: &Target, options: &Options) -> Result<Profile, I
             table.reference = Some(reference);
         }
     }
+    let behaviour = if is_opendental {
+        behaviour::measure(&session, &mut coordinator, &structures).await?
+    } else {
+        BTreeMap::new()
+    };
     let _ = coordinator.close().await;
 
     Ok(Profile {
@@ -287,6 +293,7 @@ pub async fn introspect(target: &Target, options: &Options) -> Result<Profile, I
         },
         sequences,
         relationships,
+        behaviour,
         tables,
     })
 }

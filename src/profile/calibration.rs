@@ -22,6 +22,19 @@ struct CalibrationFile {
     relationships: Vec<RelationshipCalibration>,
     #[serde(default)]
     reference: BTreeMap<String, ReferenceCalibration>,
+    #[serde(default)]
+    behaviour: BTreeMap<String, BehaviourCalibration>,
+}
+
+/// `[behaviour.<name>]`: one of `value` (always that), `uniform = [low, high]`, or a whole
+/// `distribution`, with its source.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BehaviourCalibration {
+    source: String,
+    value: Option<f64>,
+    uniform: Option<[f64; 2]>,
+    distribution: Option<Distribution>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -221,6 +234,27 @@ pub fn apply(profile: &mut Profile, path: &Path, label: &str) -> Result<(), Prof
                 ),
             });
         }
+    }
+
+    for (name, authored) in &file.behaviour {
+        let distribution = match (authored.value, authored.uniform, &authored.distribution) {
+            (Some(v), None, None) => super::behaviour::uniform(v, v),
+            (None, Some([low, high]), None) if low <= high => super::behaviour::uniform(low, high),
+            (None, None, Some(d)) => d.clone(),
+            _ => {
+                return Err(bad(format!(
+                    "behaviour {name} needs exactly one of value, uniform = [low, high] (low <= high) or distribution"
+                )))
+            }
+        };
+        super::behaviour::check(name, &distribution).map_err(bad)?;
+        profile.behaviour.insert(
+            name.clone(),
+            super::Behaviour {
+                distribution,
+                source: authored.source.clone(),
+            },
+        );
     }
 
     for (table_name, reference) in &file.reference {

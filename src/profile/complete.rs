@@ -19,6 +19,8 @@
 //!    column) and both tables and their columns exist; for a table filled by rule 2, a relationship the
 //!    user's profile holds without data (verdict `no_data`) is replaced by the base's when the base's
 //!    carries measurements (children per parent, lag).
+//! 5. A behaviour (`profile::behaviour`) of the base is added when the user's profile has none of
+//!    that name: introspect measures only some of them.
 //!
 //! Column-level gaps of tables that have rows are left alone: the user's measurements stand.
 
@@ -41,6 +43,8 @@ pub struct Completion {
     pub dropped_reference_rows: usize,
     /// Relationships added or replaced, as `child.column -> parent.column`.
     pub relationships: Vec<String>,
+    /// Behaviours taken from the base (`profile::behaviour`), by name.
+    pub behaviour: Vec<String>,
     /// Tables that would have been filled but whose columns differ from the base's.
     pub mismatched: Vec<String>,
 }
@@ -48,7 +52,10 @@ pub struct Completion {
 impl Completion {
     /// Whether nothing was taken from the base.
     pub fn is_empty(&self) -> bool {
-        self.tables.is_empty() && self.reference_tables.is_empty() && self.relationships.is_empty()
+        self.tables.is_empty()
+            && self.reference_tables.is_empty()
+            && self.relationships.is_empty()
+            && self.behaviour.is_empty()
     }
 
     /// One line for the user.
@@ -68,6 +75,12 @@ impl Completion {
             line.push_str(&format!(
                 ", {} added",
                 plural(self.relationships.len(), "relationship")
+            ));
+        }
+        if !self.behaviour.is_empty() {
+            line.push_str(&format!(
+                ", behaviours not measured: {}",
+                self.behaviour.join(", ")
             ));
         }
         if self.dropped_reference_rows > 0 {
@@ -275,6 +288,16 @@ pub fn complete_from(profile: &mut Profile, base: &Profile) -> Completion {
         profile.relationships.sort_by_key(identity);
     }
     completion.relationships.sort();
+
+    // Rule 5: behaviours the user's profile did not measure.
+    for (name, behaviour) in &base.behaviour {
+        if !profile.behaviour.contains_key(name) {
+            let mut copy = behaviour.clone();
+            copy.source = format!("{from}: {}", behaviour.source);
+            profile.behaviour.insert(name.clone(), copy);
+            completion.behaviour.push(name.clone());
+        }
+    }
     completion
 }
 
@@ -429,6 +452,7 @@ mod tests {
             },
             sequences: vec![],
             relationships: vec![],
+            behaviour: Default::default(),
             tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(),
         }
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Profile, Relationship, Sequence, Settings, Source, Table, FORMAT_VERSION};
+use super::{Behaviour, Profile, Relationship, Sequence, Settings, Source, Table, FORMAT_VERSION};
 
 /// Why a profile could not be read or written. One line each, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +44,8 @@ struct ProfileDocument {
     sequences: Vec<Sequence>,
     #[serde(default)]
     relationships: Vec<Relationship>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    behaviour: BTreeMap<String, Behaviour>,
     tables: Vec<String>,
 }
 
@@ -72,6 +74,7 @@ pub fn render(profile: &Profile) -> RenderedProfile {
         settings: profile.settings.clone(),
         sequences: profile.sequences.clone(),
         relationships: profile.relationships.clone(),
+        behaviour: profile.behaviour.clone(),
         tables: profile.tables.keys().cloned().collect(),
     };
     let mut files = RenderedProfile::new();
@@ -195,6 +198,10 @@ fn load_with(profile_label: &str, read: impl Fn(&Path) -> Option<String>) -> Res
         });
     }
     let document: ProfileDocument = parse(profile_label, &text)?;
+    super::behaviour::check_all(&document.behaviour).map_err(|message| ProfileError::Inconsistent {
+        path: profile_label.to_string(),
+        message,
+    })?;
     let base = profile_label.trim_end_matches("profile.json");
     let mut tables = BTreeMap::new();
     for name in &document.tables {
@@ -220,6 +227,7 @@ fn load_with(profile_label: &str, read: impl Fn(&Path) -> Option<String>) -> Res
         settings: document.settings,
         sequences: document.sequences,
         relationships: document.relationships,
+        behaviour: document.behaviour,
         tables,
     })
 }
@@ -296,6 +304,7 @@ mod tests {
             },
             sequences: vec![],
             relationships: vec![],
+            behaviour: Default::default(),
             tables,
         }
     }

@@ -11,6 +11,7 @@
 //! This module is plain data plus canonical read/write. It must not import sqlx, tokio or any other
 //! module of the crate: it loads and saves without a database.
 
+pub mod behaviour;
 pub mod builtin;
 pub mod calibration;
 pub mod complete;
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use behaviour::Behaviour;
 pub use builtin::builtin;
 pub use complete::{complete_from, Completion};
 pub use io::{content_hash, load, load_embedded, render, save, ProfileError, RenderedProfile};
@@ -41,6 +43,9 @@ pub struct Profile {
     pub sequences: Vec<Sequence>,
     #[serde(default)]
     pub relationships: Vec<Relationship>,
+    /// Lags and shares between rows that the simulation needs ([`behaviour`]), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub behaviour: BTreeMap<String, Behaviour>,
     /// Tables by name. Stored one file each under `tables/`; `profile.json` lists the names.
     #[serde(skip)]
     pub tables: BTreeMap<String, Table>,

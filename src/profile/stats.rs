@@ -118,6 +118,25 @@ impl Distribution {
         }
     }
 
+    /// The share of values at or below `x` (the inverse of [`Distribution::quantile`]).
+    pub fn cdf(&self, x: f64) -> f64 {
+        let points = self.points();
+        if x < points[0].1 {
+            return 0.0;
+        }
+        for pair in points.windows(2) {
+            let ((q0, v0), (q1, v1)) = (pair[0], pair[1]);
+            if x < v1 {
+                return if v1 > v0 {
+                    q0 + (q1 - q0) * (x - v0) / (v1 - v0)
+                } else {
+                    q1
+                };
+            }
+        }
+        1.0
+    }
+
     /// The value at quantile `q` (0..=1), interpolating linearly between the recorded points.
     pub fn quantile(&self, q: f64) -> f64 {
         let points = self.points();
@@ -176,5 +195,15 @@ mod tests {
         assert_eq!(d.quantile(0.5), 50.0);
         assert!((d.quantile(0.375) - 37.5).abs() < 1e-9);
         assert_eq!(d.quantile(1.0), 100.0);
+    }
+
+    #[test]
+    fn the_cdf_inverts_the_quantiles() {
+        let d = Distribution::from_parts(0.0, 365.0, 70.0, [0.0, 2.0, 11.0, 34.0, 147.0, 193.0, 238.0]);
+        for q in [0.05, 0.2, 0.25, 0.5, 0.6, 0.75, 0.95, 0.99] {
+            assert!((d.cdf(d.quantile(q)) - q).abs() < 1e-9, "{q}");
+        }
+        assert_eq!(d.cdf(-1.0), 0.0);
+        assert_eq!(d.cdf(400.0), 1.0);
     }
 }

@@ -317,6 +317,7 @@ pub(crate) mod test_support {
             },
             sequences: vec![],
             relationships: vec![],
+            behaviour: Default::default(),
             tables: map,
         }
     }

@@ -55,6 +55,47 @@ pub struct ProviderDay {
     pub ops: Vec<u32>,
 }
 
+/// How the practice uses one chair: appointments seated in it, how many of them were hygiene
+/// visits, and the dentist and the hygienist seen in it most (ties to the lower key).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChairUse {
+    pub seated: u32,
+    pub hygiene: u32,
+    pub dentist: Option<u32>,
+    pub hygienist: Option<u32>,
+}
+
+/// The use of chairs 1..=`operatories` by the seated bookings (`chairs` in booking order).
+pub fn usage(bookings: &[Booking], chairs: &[Chair], operatories: u32) -> Vec<ChairUse> {
+    let n = operatories as usize;
+    let mut uses = vec![ChairUse::default(); n];
+    let mut dentists = vec![std::collections::BTreeMap::<u32, u32>::new(); n];
+    let mut hygienists = vec![std::collections::BTreeMap::<u32, u32>::new(); n];
+    for (booking, chair) in bookings.iter().zip(chairs) {
+        if !booking.seated || chair.op == 0 || chair.op as usize > n {
+            continue;
+        }
+        let i = chair.op as usize - 1;
+        uses[i].seated += 1;
+        *dentists[i].entry(booking.prov).or_default() += 1;
+        if let Some(h) = booking.hygienist {
+            uses[i].hygiene += 1;
+            *hygienists[i].entry(h).or_default() += 1;
+        }
+    }
+    let most = |counts: &std::collections::BTreeMap<u32, u32>| {
+        counts
+            .iter()
+            .max_by_key(|(key, count)| (**count, std::cmp::Reverse(**key)))
+            .map(|(key, _)| *key)
+    };
+    for (i, chair) in uses.iter_mut().enumerate() {
+        chair.dentist = most(&dentists[i]);
+        chair.hygienist = most(&hygienists[i]);
+    }
+    uses
+}
+
 /// The seating of every appointment and the provider schedules that follow.
 #[derive(Debug, Default)]
 pub struct Calendar {
@@ -257,5 +298,27 @@ mod tests {
         }
         let ops: usize = calendar.days.iter().map(|d| d.ops.len()).sum();
         assert_eq!(calendar.schedule_ops.len(), ops);
+    }
+
+    #[test]
+    fn chair_use_names_who_works_there() {
+        // Dentist 1 alone, then hygienist 9 with dentist 2 twice, at the same time: two chairs.
+        let bookings = vec![
+            booking(480, 60, 1, None),
+            booking(600, 60, 2, Some(9)),
+            booking(600, 60, 2, Some(8)),
+            Booking {
+                seated: false,
+                ..booking(700, 30, 3, None)
+            },
+        ];
+        let calendar = seat(&bookings, 3, 480, 1020);
+        let uses = usage(&bookings, &calendar.chairs, 3);
+        assert_eq!(uses.iter().map(|u| u.seated).sum::<u32>(), 3);
+        assert_eq!(uses.iter().map(|u| u.hygiene).sum::<u32>(), 2);
+        let first = &uses[calendar.chairs[0].op as usize - 1];
+        assert!(first.dentist.is_some());
+        // An unused chair names nobody.
+        assert_eq!(uses[2], ChairUse::default());
     }
 }

@@ -252,23 +252,6 @@ pub fn family_size(setup: &Setup, seed: u64, family: u64) -> u32 {
     (setup.family_size.quantile(rng.gen()).round().max(1.0) as u32).min(12)
 }
 
-/// A uniform distribution over [low, high] (days).
-fn uniform(low: f64, high: f64) -> crate::profile::Distribution {
-    let at = |q: f64| low + q * (high - low);
-    crate::profile::Distribution {
-        min: low,
-        max: high,
-        mean: at(0.5),
-        p01: at(0.01),
-        p05: at(0.05),
-        p25: at(0.25),
-        p50: at(0.5),
-        p75: at(0.75),
-        p95: at(0.95),
-        p99: at(0.99),
-    }
-}
-
 /// Simulates one family of `size` members.
 /// `chairs`: the seating of the family's appointments (operatory and start), once the practice's
 /// calendar is known; the counting passes run without it and keep the requested times.
@@ -535,9 +518,10 @@ fn simulate_patient(
     let future = active && rng.gen::<f64>() < intensity.future;
     let mut all: Vec<(NaiveDate, bool)> = dates.into_iter().map(|d| (d, false)).collect();
     if future {
-        // Booked anywhere in the coming year (recall visits months ahead, treatment within weeks):
-        // spread evenly, so that the future does not tilt the month-of-year mix.
-        let ahead = rng.gen_range(1..=FUTURE_DAYS - 30);
+        // Booked ahead as the practice books: an appointment x days ahead is already on the books
+        // when its booking lead is at least x, so the days ahead follow the lead's survival curve
+        // (many next month, recall visits months ahead, a few a year out).
+        let ahead = setup.days_ahead(rng).clamp(1, FUTURE_DAYS - 30);
         let mut day = clock.as_of + Duration::days(ahead);
         while !setup.open(day) {
             day += Duration::days(1);
@@ -573,21 +557,14 @@ fn simulate_patient(
             }
             None => requested,
         };
-        // Booked during office hours (the profile's appointment hours).
-        let created = if is_future {
-            at(
-                clock.end - Duration::days(rng.gen_range(0..60)),
-                setup.hour(rng),
-                rng.gen_range(0..60),
-            )
-        } else {
-            let lead = rng.gen_range(1..90);
-            at(
-                (date - Duration::days(lead)).max(history_start.min(date)),
-                setup.hour(rng),
-                rng.gen_range(0..60),
-            )
-        }
+        // Booked the profile's booking lead ahead, during office hours (the profile's appointment
+        // hours); a future appointment was booked by yesterday.
+        let booked = setup.booking_day(rng, date, is_future);
+        let created = at(
+            booked.max(history_start.min(date)),
+            setup.hour(rng),
+            rng.gen_range(0..60),
+        )
         .min(when - Duration::minutes(1));
         // A broken appointment always carries its arrival time: without it the appointment mart
         // counts it twice (lost-appointment rate above 100%, dbt_dental_models.md §4.4 item 15).
@@ -1059,15 +1036,18 @@ fn settle_visit(
     for (p, remaining) in portion.iter_mut() {
         if *remaining > 100 && rng.gen::<f64>() < intensity.discounts {
             if let Some((adj_type, sign)) = setup.discount_type_mix.pick(rng) {
-                // The size the type's name states (a share of the fee, or an amount), else 5-20%
-                // of what is left to pay; never more than that.
+                // The size the type's name states (a share of the fee, or an amount), else the
+                // profile's discount fraction of what is left to pay; never more than that.
                 let fee = rows.procedures[*p as usize].fee;
                 let size = match setup.stated_sizes.get(&adj_type) {
                     Some(StatedSize::Percent(share)) => {
                         ((fee as f64 * share / 100.0).round() as i64).min(*remaining)
                     }
                     Some(StatedSize::Cents(c)) => (*c).min(*remaining),
-                    None => *remaining * rng.gen_range(5..=20) / 100,
+                    None => {
+                        let fraction = setup.behaviour.discount_fraction.quantile(rng.gen());
+                        (*remaining as f64 * fraction).round() as i64
+                    }
                 };
                 // A charge stays under $1,000 per procedure: the contract's int_ar_balance
                 // subtracts adjustments from the fee, so a paid procedure with a larger charge
@@ -1104,23 +1084,21 @@ fn settle_visit(
         .and_then(|c| c.received);
     let mut day = setup.lagged(rng, date, &setup.pay_lag, &setup.pay_weekday);
     if let Some(received) = claim_received {
-        if rng.gen_bool(0.5) && day < received {
+        let waits = rng.gen::<f64>() < setup.behaviour.pay_after_insurance;
+        if waits && day < received {
             // Paid once the insurance has paid: the statement goes out, the patient pays.
-            day = setup.lagged(rng, received, &uniform(0.0, 20.0), &setup.pay_weekday);
+            let wait = &setup.behaviour.statement_wait;
+            day = setup.lagged(rng, received, wait, &setup.pay_weekday);
         }
     }
-    let instalments = (1 + count(rng, intensity.installments)).min(4) as i64;
+    let instalments =
+        (1 + count(rng, intensity.installments)).min(setup.behaviour.instalments_max as usize) as i64;
+    let mut when = day;
     for part in 0..instalments {
-        let when = if part == 0 {
-            day
-        } else {
-            setup.lagged(
-                rng,
-                day + Duration::days(part * 28),
-                &uniform(0.0, 32.0),
-                &setup.pay_weekday,
-            )
-        };
+        if part > 0 {
+            let interval = &setup.behaviour.instalment_interval;
+            when = setup.lagged(rng, when, interval, &setup.pay_weekday);
+        }
         if when >= clock.as_of {
             break;
         }
@@ -1191,8 +1169,10 @@ fn settle_visit(
         others.is_empty(),
         rng.gen::<f64>() < intensity.transfers,
     ) {
-        let when = setup.lagged(rng, from.date, &uniform(0.0, 30.0), &setup.pay_weekday);
-        let amount = (from.amount * rng.gen_range(10..=50) / 100).max(others.len() as i64);
+        let behaviour = &setup.behaviour;
+        let when = setup.lagged(rng, from.date, &behaviour.transfer_lag, &setup.pay_weekday);
+        let fraction = behaviour.transfer_fraction.quantile(rng.gen());
+        let amount = ((from.amount as f64 * fraction).round() as i64).max(others.len() as i64);
         if when < clock.as_of && amount < from.amount {
             let (source, prov) = (from.procedure, from.prov);
             let payment = rows.payments.len() as u32;

@@ -29,6 +29,7 @@
 
 pub mod chairs;
 pub mod family;
+pub mod paperwork;
 mod rows;
 pub mod setup;
 
@@ -72,15 +73,23 @@ pub const CALENDAR_TABLES: [&str; 2] = ["schedule", "scheduleop"];
 pub const VERIFICATION_TABLES: [&str; 2] = ["insverify", "insverifyhist"];
 
 /// The owned tables whose rows belong to the whole practice rather than to one family: the
-/// checks (claimpayment, a family table whose rows are bundled across families), the calendar and
-/// the verifications.
-pub const PRACTICE_TABLES: [&str; 5] = [
+/// checks (claimpayment, a family table whose rows are bundled across families), the calendar,
+/// the verifications and the set-up.
+pub const PRACTICE_TABLES: [&str; 7] = [
     "claimpayment",
     "schedule",
     "scheduleop",
     "insverify",
     "insverifyhist",
+    "provider",
+    "operatory",
 ];
+
+/// The practice's set-up tables the simulation shapes (owned when the plan has them): providers
+/// (hygienists are OpenDental's secondary providers; whoever sees patients is not hidden) and
+/// chairs (in use: not hidden, a hygiene chair when most of its visits are hygiene visits, with
+/// the dentist and hygienist seen there most). Their other columns are the generic generator's.
+pub const SETUP_TABLES: [&str; 2] = ["provider", "operatory"];
 
 /// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
 /// (dbt_dental_models.md §3.8, `stg_opendental__recall` 5,000-15,000, error severity).
@@ -157,6 +166,8 @@ struct Tally {
     hygiene_codes: BTreeMap<u32, u64>,
     /// Every appointment as booked, in key order (only in the pass that records offsets).
     bookings: Vec<chairs::Booking>,
+    /// The final pass: the appointments paperwork is anchored to.
+    anchors: paperwork::Anchors,
     /// AR at as-of by aging bucket (cents): 0-30, 31-60, 61-90, over 90 days.
     aging: [i64; 4],
 }
@@ -179,6 +190,12 @@ pub struct Practice {
     /// Rows of insverify and insverifyhist (the plan's), and of insplan (the keys of type-1
     /// verifications).
     pub verifications: (u64, u64, u64),
+    /// The appointments paperwork is anchored to ([`paperwork`]).
+    pub anchors: paperwork::Anchors,
+    /// The plan's rows of each paperwork table.
+    pub paperwork_rows: BTreeMap<String, u64>,
+    /// How each chair (operatory 1..) is used.
+    pub chair_use: Vec<chairs::ChairUse>,
 }
 
 impl Practice {
@@ -412,6 +429,8 @@ impl Practice {
         let checks = tally.checks.into_iter().collect();
         let (open, close) = setup.opening_hours();
         let calendar = chairs::seat(&tally.bookings, setup.operatories, open, close);
+        let chair_use = chairs::usage(&tally.bookings, &calendar.chairs, setup.operatories);
+        let anchors = tally.anchors;
         Self {
             setup,
             seed,
@@ -426,6 +445,12 @@ impl Practice {
                 plan.table("insverifyhist").map(|t| t.rows).unwrap_or(0),
                 plan.table("insplan").map(|t| t.rows).unwrap_or(0),
             ),
+            anchors,
+            chair_use,
+            paperwork_rows: paperwork::PAPERWORK_TABLES
+                .iter()
+                .filter_map(|t| plan.table(t).map(|p| (t.to_string(), p.rows)))
+                .collect(),
         }
     }
 
@@ -561,6 +586,7 @@ impl Practice {
             t.paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
             t.received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
             if offsets.is_some() {
+                t.anchors.add(family, &rows, setup.clock.end);
                 t.bookings
                     .extend(rows.appointments.iter().map(|a| chairs::Booking {
                         date: a.when.date(),
@@ -601,6 +627,8 @@ impl Practice {
             "scheduleop" => self.calendar.schedule_ops.len() as u64,
             "insverify" => self.verifications.0,
             "insverifyhist" => self.verifications.1,
+            "provider" => self.setup.providers as u64,
+            "operatory" => self.setup.operatories as u64,
             other => unreachable!("{other} is not a practice table"),
         }
     }
@@ -681,7 +709,46 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
     let verifications = VERIFICATION_TABLES
         .into_iter()
         .filter(|_| VERIFICATION_TABLES.iter().all(|t| plan.table(t).is_some()));
-    for name in FAMILY_TABLES.into_iter().chain(calendar).chain(verifications) {
+    let paperwork = paperwork::PAPERWORK_TABLES
+        .into_iter()
+        .filter(|t| plan.table(t).is_some());
+    let set_up = SETUP_TABLES.into_iter().filter(|t| plan.table(t).is_some());
+    let owned: Vec<&str> = FAMILY_TABLES
+        .into_iter()
+        .chain(calendar)
+        .chain(verifications)
+        .chain(paperwork)
+        .chain(set_up)
+        .collect();
+    // The columns the simulation leaves to the generic generator draw keys that exist: a key into
+    // a table the practice fills ranges over its actual rows, not the plan's target.
+    let rows_of = |table: &str| -> Option<u64> {
+        if let Some(index) = table_index(table) {
+            Some(practice.rows(index))
+        } else if PRACTICE_TABLES.contains(&table) {
+            Some(practice.practice_rows(table))
+        } else {
+            None
+        }
+    };
+    let mut plan = plan.clone();
+    for table_plan in plan
+        .tables
+        .iter_mut()
+        .filter(|t| owned.contains(&t.name.as_str()))
+    {
+        for column in &mut table_plan.columns {
+            if let crate::generate::plan::Source::Parent(parent) = &mut column.source {
+                if let (Some(rows), crate::generate::plan::ParentKeys::Range(_)) =
+                    (rows_of(&parent.parent_table), &parent.keys)
+                {
+                    parent.keys = crate::generate::plan::ParentKeys::Range(rows);
+                }
+            }
+        }
+    }
+    let plan = &plan;
+    for name in owned {
         let table_plan = plan.table(name).expect("checked");
         generators.insert(
             name.to_string(),
@@ -725,6 +792,16 @@ impl Scenario for OpenDental {
     }
 
     fn source(&self, table: &str) -> Arc<dyn RowSource> {
+        if paperwork::PAPERWORK_TABLES.contains(&table) {
+            return Arc::new(PaperworkSource {
+                practice: self.practice.clone(),
+                table: table.to_string(),
+                rows: self.generators[table].rows(),
+                generator: self.generators[table].clone(),
+                columns: self.columns[table].clone(),
+                cache: FamilyCache::default(),
+            });
+        }
         if PRACTICE_TABLES.contains(&table) {
             let parent = (table == "insverifyhist").then(|| {
                 (
@@ -746,8 +823,26 @@ impl Scenario for OpenDental {
             table: index,
             generator: self.generators[table].clone(),
             columns: self.columns[table].clone(),
-            cache: Mutex::new(None),
+            cache: FamilyCache::default(),
         })
+    }
+}
+
+/// The last family a row source simulated: sequential reads simulate each family once.
+#[derive(Default)]
+struct FamilyCache(Mutex<Option<(usize, Arc<FamilyRows>)>>);
+
+impl FamilyCache {
+    fn get(&self, practice: &Practice, family: usize) -> Arc<FamilyRows> {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.as_ref() {
+            Some((cached, rows)) if *cached == family => rows.clone(),
+            _ => {
+                let rows = Arc::new(practice.simulate(family));
+                *cache = Some((family, rows.clone()));
+                rows
+            }
+        }
     }
 }
 
@@ -757,7 +852,7 @@ struct FamilySource {
     table: usize,
     generator: Arc<TableGenerator>,
     columns: Arc<Vec<String>>,
-    cache: Mutex<Option<(usize, Arc<FamilyRows>)>>,
+    cache: FamilyCache,
 }
 
 impl RowSource for FamilySource {
@@ -767,17 +862,7 @@ impl RowSource for FamilySource {
 
     fn row(&self, index: u64) -> Vec<Value> {
         let (family, local) = self.practice.locate(self.table, index);
-        let rows = {
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            match cache.as_ref() {
-                Some((cached, rows)) if *cached == family => rows.clone(),
-                _ => {
-                    let rows = Arc::new(self.practice.simulate(family));
-                    *cache = Some((family, rows.clone()));
-                    rows
-                }
-            }
-        };
+        let rows = self.cache.get(&self.practice, family);
         let base = self.generator.row(index);
         let mut row = rows::Row::new(&self.columns, base);
         rows::build(
@@ -818,6 +903,8 @@ impl RowSource for PracticeSource {
             "schedule" => rows::build_schedule(&self.practice, index, &mut row),
             "scheduleop" => rows::build_schedule_op(&self.practice, index, &mut row),
             "insverify" => rows::build_verification(&self.practice, index, &mut row),
+            "provider" => rows::build_provider(&self.practice, index, &mut row),
+            "operatory" => rows::build_operatory(&self.practice, index, &mut row),
             "insverifyhist" => {
                 // A history row repeats what its verification verifies.
                 let parent = row.int_value("InsVerifyNum").filter(|k| *k >= 1);
@@ -830,6 +917,56 @@ impl RowSource for PracticeSource {
                 }
             }
             other => unreachable!("{other} is not a practice table"),
+        }
+        row.values
+    }
+}
+
+/// Rows of a paperwork table ([`paperwork`]): the generic row, anchored to a visit.
+struct PaperworkSource {
+    practice: Arc<Practice>,
+    table: String,
+    rows: u64,
+    generator: Arc<TableGenerator>,
+    columns: Arc<Vec<String>>,
+    cache: FamilyCache,
+}
+
+impl RowSource for PaperworkSource {
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn row(&self, index: u64) -> Vec<Value> {
+        let base = self.generator.row(index);
+        let mut row = rows::Row::new(&self.columns, base);
+        let practice = &self.practice;
+        let anchors = &practice.anchors;
+        let plans = practice.paperwork_rows.get("treatplan").copied().unwrap_or(0);
+        match self.table.as_str() {
+            "treatplanattach" => {
+                // The plan's visit, as the treatplan row of that key was anchored.
+                let plan = row.int_value("TreatPlanNum").filter(|k| *k >= 1);
+                if let Some(visit) = plan.and_then(|k| anchors.visit("treatplan", k as u64 - 1, plans)) {
+                    let rows = self.cache.get(practice, visit.family as usize);
+                    paperwork::build_attachment(practice, index, visit, &rows, &mut row);
+                }
+            }
+            "procnote" => {
+                let table = table_index("procedurelog").expect("family table");
+                let procedure = row.int_value("ProcNum").filter(|k| *k >= 1);
+                if let Some(key) = procedure.filter(|k| *k as u64 <= practice.rows(table)) {
+                    let (family, local) = practice.locate(table, key as u64 - 1);
+                    let rows = self.cache.get(practice, family);
+                    paperwork::build_note(practice, family, local as usize, &rows, &mut row);
+                }
+            }
+            table => {
+                if let Some(visit) = anchors.visit(table, index, self.rows) {
+                    let rows = self.cache.get(practice, visit.family as usize);
+                    paperwork::build(practice, table, index, visit, &rows, &mut row);
+                }
+            }
         }
         row.values
     }

@@ -20,16 +20,22 @@ impl<'c> Row<'c> {
         Self { columns, values }
     }
 
-    fn set(&mut self, column: &str, value: Value) {
+    /// The row's column names.
+    pub fn columns(&self) -> &'c [String] {
+        self.columns
+    }
+
+    pub fn set(&mut self, column: &str, value: Value) {
         if let Some(position) = self.columns.iter().position(|c| c == column) {
             self.values[position] = value;
         }
     }
 
-    /// An integer column's value, if it holds one.
+    /// An integer column's value, if it holds one (a key drawn from a list is raw text).
     pub fn int_value(&self, column: &str) -> Option<i64> {
         match self.get(column) {
             Some(Value::Int(v)) => Some(*v),
+            Some(Value::Raw(text)) => text.parse().ok(),
             _ => None,
         }
     }
@@ -43,7 +49,7 @@ impl<'c> Row<'c> {
         }
     }
 
-    fn get(&self, column: &str) -> Option<&Value> {
+    pub fn get(&self, column: &str) -> Option<&Value> {
         self.columns
             .iter()
             .position(|c| c == column)
@@ -605,6 +611,39 @@ pub fn build_schedule_op(practice: &Practice, index: usize, row: &mut Row) {
 pub fn build_verification(practice: &Practice, index: usize, row: &mut Row) {
     let verify_type = row.int_value("VerifyType").unwrap_or(0);
     row.int("FKey", practice.verified(index as u64, verify_type));
+}
+
+/// Fills a provider row: provider `index + 1`. Hygienists are secondary providers (OpenDental's
+/// IsSecondary); a provider who sees patients is not hidden and has the General or Hygienist
+/// specialty (definition category 35) when the profile defines them.
+pub fn build_provider(practice: &Practice, index: usize, row: &mut Row) {
+    let setup = &practice.setup;
+    let num = index as u32 + 1;
+    let dentist = setup.dentists.contains(&num);
+    let hygienist = setup.hygienists.contains(&num);
+    row.flag("IsSecondary", hygienist && !dentist);
+    if dentist || hygienist {
+        row.flag("IsHidden", false);
+        let specialty = if dentist {
+            setup.specialties.0
+        } else {
+            setup.specialties.1
+        };
+        if let Some(specialty) = specialty {
+            row.int("Specialty", specialty);
+        }
+    }
+}
+
+/// Fills an operatory row: chair `index + 1`, as the practice's calendar uses it.
+pub fn build_operatory(practice: &Practice, index: usize, row: &mut Row) {
+    let Some(chair) = practice.chair_use.get(index).filter(|c| c.seated > 0) else {
+        return;
+    };
+    row.flag("IsHidden", false);
+    row.flag("IsHygiene", chair.hygiene * 2 > chair.seated);
+    row.int("ProvDentist", chair.dentist.map_or(0, |p| p as i64));
+    row.int("ProvHygienist", chair.hygienist.map_or(0, |p| p as i64));
 }
 
 /// Where a procedure is charted: a tooth (1-32) for restorative, endodontic, prosthodontic and

@@ -331,7 +331,57 @@ pub struct Setup {
     /// The profile's AR by aging bucket (0-30, 31-60, 61-90, over 90 days), as shares: the ratios of
     /// the means of patient.Bal_0_30 .. BalOver90 (None when the profile lacks them).
     pub aging_shares: Option<[f64; 4]>,
+    /// The profile's behaviours (lags and shares between rows).
+    pub behaviour: Behaviours,
+    /// Commlog types (definition category 27) by DefNum, with OpenDental's ItemValue flag
+    /// ("APPT", "RECALL", "FIN", ...).
+    pub commlog_kinds: BTreeMap<i64, String>,
+    /// The provider specialties (definition category 35) named General and Hygienist, if defined.
+    pub specialties: (Option<i64>, Option<i64>),
     pub intensity: Intensity,
+}
+
+/// The behaviours the simulation reads (`profile::behaviour`): the profile's, or the built-in
+/// profile's where a profile was never completed.
+#[derive(Debug, Clone)]
+pub struct Behaviours {
+    pub booking_lead: Distribution,
+    pub reminder_lead: Distribution,
+    pub pay_after_insurance: f64,
+    pub statement_wait: Distribution,
+    pub instalment_interval: Distribution,
+    pub instalments_max: u32,
+    pub transfer_fraction: Distribution,
+    pub transfer_lag: Distribution,
+    pub discount_fraction: Distribution,
+}
+
+impl Behaviours {
+    pub fn new(profile: &Profile) -> Self {
+        static BUILTIN: std::sync::OnceLock<BTreeMap<String, crate::profile::Behaviour>> =
+            std::sync::OnceLock::new();
+        let get = |name: &str| -> Distribution {
+            if let Some(b) = profile.behaviour.get(name) {
+                return b.distribution.clone();
+            }
+            BUILTIN
+                .get_or_init(|| crate::profile::builtin().map(|p| p.behaviour).unwrap_or_default())
+                .get(name)
+                .map(|b| b.distribution.clone())
+                .unwrap_or_else(|| panic!("the built-in profile defines behaviour {name}"))
+        };
+        Self {
+            booking_lead: get("booking_lead_days"),
+            reminder_lead: get("reminder_lead_days"),
+            pay_after_insurance: get("pay_after_insurance").mean.clamp(0.0, 1.0),
+            statement_wait: get("statement_wait_days"),
+            instalment_interval: get("instalment_interval_days"),
+            instalments_max: get("instalments_max").max.round().max(1.0) as u32,
+            transfer_fraction: get("transfer_fraction"),
+            transfer_lag: get("transfer_lag_days"),
+            discount_fraction: get("discount_fraction"),
+        }
+    }
 }
 
 fn stats<'p>(profile: &'p Profile, table: &str) -> Option<&'p Table> {
@@ -946,8 +996,54 @@ impl Setup {
             billing_type,
             recall_types,
             recall_type_mix,
+            behaviour: Behaviours::new(profile),
+            commlog_kinds: defs_in("27").into_iter().collect(),
+            specialties: {
+                let named = |name: &str| {
+                    definitions
+                        .iter()
+                        .filter(|r| r.get("Category").map(|c| c.as_str()) == Some("35"))
+                        .find(|r| r.get("ItemName").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+                        .and_then(|r| r.get("DefNum")?.parse().ok())
+                };
+                (named("General"), named("Hygienist"))
+            },
             intensity: Intensity::default(),
         }
+    }
+
+    /// The day an appointment on `date` was booked: the profile's booking lead before it. A future
+    /// appointment (after as-of) was booked by yesterday: its lead is redrawn until it reaches back
+    /// that far, or else it is the longest lead there is (and at most yesterday).
+    pub fn booking_day(&self, rng: &mut ChaCha8Rng, date: NaiveDate, future: bool) -> NaiveDate {
+        let lead = &self.behaviour.booking_lead;
+        let draw = |rng: &mut ChaCha8Rng| lead.quantile(rng.gen()).round().max(0.0) as i64;
+        if !future {
+            return date - Duration::days(draw(rng));
+        }
+        let needed = (date - self.clock.end).num_days();
+        for _ in 0..16 {
+            let days = draw(rng);
+            if days >= needed {
+                return date - Duration::days(days);
+            }
+        }
+        (date - Duration::days(lead.max.round() as i64)).min(self.clock.end)
+    }
+
+    /// Days ahead of as-of of a booked future appointment: density proportional to the share of
+    /// booking leads at least that long (drawn by rejection; the longest lead bounds it).
+    pub fn days_ahead(&self, rng: &mut ChaCha8Rng) -> i64 {
+        let lead = &self.behaviour.booking_lead;
+        let longest = lead.max.max(1.0);
+        let mut x = 1.0;
+        for _ in 0..64 {
+            x = rng.gen::<f64>() * longest;
+            if rng.gen::<f64>() < 1.0 - lead.cdf(x) {
+                break;
+            }
+        }
+        x.round().max(1.0) as i64
     }
 
     /// A day in [low, high] following the month-of-year and weekday weights.
