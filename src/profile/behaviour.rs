@@ -34,7 +34,12 @@ pub enum Unit {
 }
 
 /// The behaviours the simulation reads: name, unit and meaning.
-pub const KNOWN: [(&str, Unit, &str); 9] = [
+pub const KNOWN: [(&str, Unit, &str); 10] = [
+    (
+        "hygienist_share",
+        Unit::Fraction,
+        "share of the providers who are hygienists (used when the profile has no mix of appointment.ProvHyg)",
+    ),
     (
         "booking_lead_days",
         Unit::Days,
@@ -156,7 +161,7 @@ mod tests {
         assert!(check("transfer_fraction", &uniform(0.1, 1.5)).is_err());
         assert!(check("instalments_max", &uniform(0.0, 4.0)).is_err());
         let error = check("booking_lead", &uniform(1.0, 2.0)).unwrap_err();
-        assert!(error.contains("known: booking_lead_days"), "{error}");
+        assert!(error.contains("known: ") && error.contains("booking_lead_days"), "{error}");
         let mut backwards = uniform(1.0, 9.0);
         backwards.p50 = 0.5;
         assert!(check("booking_lead_days", &backwards).is_err());

@@ -357,19 +357,22 @@ pub struct Behaviours {
 }
 
 impl Behaviours {
-    pub fn new(profile: &Profile) -> Self {
+    /// Behaviour `name` of the profile, else of the built-in profile.
+    pub fn get(profile: &Profile, name: &str) -> Distribution {
         static BUILTIN: std::sync::OnceLock<BTreeMap<String, crate::profile::Behaviour>> =
             std::sync::OnceLock::new();
-        let get = |name: &str| -> Distribution {
-            if let Some(b) = profile.behaviour.get(name) {
-                return b.distribution.clone();
-            }
-            BUILTIN
-                .get_or_init(|| crate::profile::builtin().map(|p| p.behaviour).unwrap_or_default())
-                .get(name)
-                .map(|b| b.distribution.clone())
-                .unwrap_or_else(|| panic!("the built-in profile defines behaviour {name}"))
-        };
+        if let Some(b) = profile.behaviour.get(name) {
+            return b.distribution.clone();
+        }
+        BUILTIN
+            .get_or_init(|| crate::profile::builtin().map(|p| p.behaviour).unwrap_or_default())
+            .get(name)
+            .map(|b| b.distribution.clone())
+            .unwrap_or_else(|| panic!("the built-in profile defines behaviour {name}"))
+    }
+
+    pub fn new(profile: &Profile) -> Self {
+        let get = |name: &str| Self::get(profile, name);
         Self {
             booking_lead: get("booking_lead_days"),
             reminder_lead: get("reminder_lead_days"),
@@ -555,7 +558,20 @@ impl Setup {
         // Provider keys must exist in the provider table (generic, 1..target): with a single
         // provider, the dentist is also the hygienist.
         let providers = target("provider").max(1) as u32;
-        let hygienist_count = (providers / 3).max(1).min(providers.saturating_sub(1));
+        // As many hygienists as the profile's appointments name (ProvHyg), else the behaviour's
+        // share of the providers; at least one, and at least one dentist.
+        let named_hygienists = categories(profile, "appointment", "ProvHyg")
+            .iter()
+            .filter(|(k, _)| k.parse::<i64>().is_ok_and(|k| k > 0))
+            .count() as u32;
+        let hygienist_count = if named_hygienists > 0 {
+            named_hygienists
+        } else {
+            let share = Behaviours::get(profile, "hygienist_share").mean;
+            (providers as f64 * share).round() as u32
+        }
+        .max(1)
+        .min(providers.saturating_sub(1));
         let mut dentists: Vec<u32> = (1..=providers - hygienist_count).collect();
         let hygienists: Vec<u32> = if hygienist_count == 0 {
             dentists.clone()
