@@ -346,11 +346,25 @@ const CHECKS: &[(&str, &str)] = &[
                and a."AptDateTime"::date = r."RefDate")"#,
     ),
     (
+        "prescriptions and lab cases at a treatment visit of the patient, statements to guarantors, medical history at an exam",
+        r#"select (select count(*) from raw.rxpat r where not exists (select 1 from raw.appointment a
+                     where a."PatNum" = r."PatNum" and a."AptStatus" = 2 and a."ProvNum" = r."ProvNum"
+                       and a."AptDateTime"::date = r."RxDate"))
+           + (select count(*) from raw.labcase l join raw.appointment a using ("AptNum")
+                     where a."PatNum" <> l."PatNum" or a."AptDateTime"::date <> l."DateTimeCreated"::date)
+           + (select count(*) from raw.statement s join raw.patient p using ("PatNum")
+                     where p."Guarantor" <> p."PatNum")
+           + (select count(*) from raw.disease d where not exists (select 1 from raw.appointment a
+                     where a."PatNum" = d."PatNum" and a."AptStatus" = 2 and a."AptDateTime"::date = d."DateTStamp"::date))"#,
+    ),
+    (
         "a plan's attached procedures and a procedure's notes are of the same patient",
         r#"select (select count(*) from raw.treatplanattach a join raw.treatplan t using ("TreatPlanNum")
                      join raw.procedurelog p using ("ProcNum") where p."PatNum" <> t."PatNum")
            + (select count(*) from raw.procnote n join raw.procedurelog p using ("ProcNum")
-                     where p."PatNum" <> n."PatNum")"#,
+                     where p."PatNum" <> n."PatNum")
+           + (select count(*) from raw.proctp x join raw.treatplan t using ("TreatPlanNum")
+                     where x."PatNum" <> t."PatNum" or x."DateTP" <> t."DateTP")"#,
     ),
     (
         "hygienists are secondary providers, and nobody who sees patients or holds them is hidden",

@@ -161,7 +161,10 @@ mod tests {
         assert!(check("transfer_fraction", &uniform(0.1, 1.5)).is_err());
         assert!(check("instalments_max", &uniform(0.0, 4.0)).is_err());
         let error = check("booking_lead", &uniform(1.0, 2.0)).unwrap_err();
-        assert!(error.contains("known: ") && error.contains("booking_lead_days"), "{error}");
+        assert!(
+            error.contains("known: ") && error.contains("booking_lead_days"),
+            "{error}"
+        );
         let mut backwards = uniform(1.0, 9.0);
         backwards.p50 = 0.5;
         assert!(check("booking_lead_days", &backwards).is_err());

@@ -430,7 +430,8 @@ impl Practice {
         let (open, close) = setup.opening_hours();
         let calendar = chairs::seat(&tally.bookings, setup.operatories, open, close);
         let chair_use = chairs::usage(&tally.bookings, &calendar.chairs, setup.operatories);
-        let anchors = tally.anchors;
+        let mut anchors = tally.anchors;
+        anchors.seat(|global| calendar.chairs.get(global as usize).map(|c| c.start));
         Self {
             setup,
             seed,
@@ -586,7 +587,8 @@ impl Practice {
             t.paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
             t.received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
             if offsets.is_some() {
-                t.anchors.add(family, &rows, setup.clock.end);
+                let first = t.totals[table_index("appointment").expect("family table")];
+                t.anchors.add(family, &rows, setup.clock.end, first);
                 t.bookings
                     .extend(rows.appointments.iter().map(|a| chairs::Booking {
                         date: a.when.date(),
@@ -944,12 +946,12 @@ impl RowSource for PaperworkSource {
         let anchors = &practice.anchors;
         let plans = practice.paperwork_rows.get("treatplan").copied().unwrap_or(0);
         match self.table.as_str() {
-            "treatplanattach" => {
+            table @ ("treatplanattach" | "proctp") => {
                 // The plan's visit, as the treatplan row of that key was anchored.
                 let plan = row.int_value("TreatPlanNum").filter(|k| *k >= 1);
                 if let Some(visit) = plan.and_then(|k| anchors.visit("treatplan", k as u64 - 1, plans)) {
                     let rows = self.cache.get(practice, visit.family as usize);
-                    paperwork::build_attachment(practice, index, visit, &rows, &mut row);
+                    paperwork::build_attachment(practice, table, index, visit, &rows, &mut row);
                 }
             }
             "procnote" => {
@@ -963,8 +965,7 @@ impl RowSource for PaperworkSource {
             }
             table => {
                 if let Some(visit) = anchors.visit(table, index, self.rows) {
-                    let rows = self.cache.get(practice, visit.family as usize);
-                    paperwork::build(practice, table, index, visit, &rows, &mut row);
+                    paperwork::build(practice, table, index, visit, &mut row);
                 }
             }
         }

@@ -16,10 +16,16 @@
 //! | perioexam | a completed hygiene visit | the visit; ProvNum its hygienist |
 //! | treatplan | a completed new-patient or hygiene (exam) visit | the visit |
 //! | refattach | a completed new-patient visit | the visit |
+//! | allergy, disease | an exam visit (medical history) | the visit (DateTStamp) |
+//! | toothinitial | a completed new-patient visit (the initial charting) | its creation stamp (mostly a placeholder) |
+//! | rxpat | a completed treatment visit | the visit; ProvNum its dentist, ProcNum (when set) one of its procedures |
+//! | labcase | a completed treatment visit | created at the visit; AptNum the visit, ProvNum its dentist |
+//! | statement | a completed visit; PatNum the family's guarantor | sent on the visit's day |
 //!
-//! Two link tables follow their key instead: a treatment plan's attached procedures
-//! (`treatplanattach`) are procedures of the plan's patient, planned or done from the plan's visit on,
-//! and a procedure note (`procnote`) is about its procedure's patient, written on the procedure's day.
+//! Three link tables follow their key instead: a treatment plan's attached procedures
+//! (`treatplanattach`) and its printed lines (`proctp`, dated with the plan) are procedures of the
+//! plan's patient, planned or done from the plan's visit on, and a procedure note (`procnote`) is
+//! about its procedure's patient, written on the procedure's day.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
@@ -32,87 +38,153 @@ use crate::generate::value::Value;
 
 /// The tables anchored to visits, then the link tables that follow their key (owned when the plan
 /// has them).
-pub const PAPERWORK_TABLES: [&str; 8] = [
+pub const PAPERWORK_TABLES: [&str; 15] = [
     "commlog",
     "document",
     "sheet",
     "perioexam",
     "treatplan",
     "refattach",
+    "allergy",
+    "disease",
+    "toothinitial",
+    "rxpat",
+    "labcase",
+    "statement",
     "treatplanattach",
+    "proctp",
     "procnote",
 ];
 
-/// One appointment of the practice: its family and its family-local index.
+/// One appointment of the practice, with what paperwork needs of it (kept from the last counting
+/// pass, so that anchoring a row never re-simulates a family).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Visit {
     pub family: u32,
+    /// The appointment's family-local index.
     pub local: u32,
+    /// The patient's family-local index.
+    pub patient: u32,
+    pub date: NaiveDate,
+    /// Start, in minutes after midnight: the asked time, then its seat's ([`Anchors::seat`]).
+    pub minute: u32,
+    /// The day it was booked.
+    pub booked: NaiveDate,
+    pub prov: u32,
+    pub hygienist: Option<u32>,
+    /// The first procedure on it (family-local), if any.
+    pub procedure: Option<u32>,
 }
 
-/// The candidate appointments of each anchoring, in family order.
+impl Visit {
+    pub fn when(&self) -> NaiveDateTime {
+        let minute = self.minute.min(23 * 60 + 55);
+        self.date
+            .and_time(NaiveTime::from_hms_opt(minute / 60, minute % 60, 0).unwrap_or(NaiveTime::MIN))
+    }
+}
+
+/// The appointments dated by yesterday, and the candidates of each anchoring (indices into
+/// `visits`), in family order.
 #[derive(Debug, Default)]
 pub struct Anchors {
-    /// Appointments dated by yesterday, whatever their status.
-    pub dated: Vec<Visit>,
+    pub visits: Vec<Visit>,
+    /// Every status.
+    pub dated: Vec<u32>,
     /// Completed visits.
-    pub completed: Vec<Visit>,
+    pub completed: Vec<u32>,
     /// Completed hygiene visits.
-    pub hygiene: Vec<Visit>,
+    pub hygiene: Vec<u32>,
     /// Completed new-patient and hygiene visits (the ones with an exam).
-    pub exams: Vec<Visit>,
+    pub exams: Vec<u32>,
     /// Completed new-patient visits.
-    pub new_patients: Vec<Visit>,
+    pub new_patients: Vec<u32>,
+    /// Completed treatment visits (neither hygiene nor new-patient visits).
+    pub treatments: Vec<u32>,
+    /// Per visit, its appointment's index over the whole practice.
+    global: Vec<u64>,
 }
 
 impl Anchors {
-    /// Adds the appointments of one family.
-    pub fn add(&mut self, family: usize, rows: &FamilyRows, yesterday: NaiveDate) {
+    /// Adds the appointments of one family, whose first appointment has practice-wide index
+    /// `first_appointment`.
+    pub fn add(&mut self, family: usize, rows: &FamilyRows, yesterday: NaiveDate, first_appointment: u64) {
+        let mut first_procedure = vec![None; rows.appointments.len()];
+        for (i, p) in rows.procedures.iter().enumerate() {
+            if let Some(a) = p.appointment {
+                first_procedure[a as usize].get_or_insert(i as u32);
+            }
+        }
         for (local, apt) in rows.appointments.iter().enumerate() {
-            let visit = Visit {
-                family: family as u32,
-                local: local as u32,
-            };
             if apt.when.date() > yesterday {
                 continue;
             }
-            self.dated.push(visit);
+            let index = self.visits.len() as u32;
+            self.visits.push(Visit {
+                family: family as u32,
+                local: local as u32,
+                patient: apt.patient,
+                date: apt.when.date(),
+                minute: chrono::Timelike::num_seconds_from_midnight(&apt.when.time()) / 60,
+                booked: apt.created.date(),
+                prov: apt.prov,
+                hygienist: apt.hygienist,
+                procedure: first_procedure[local],
+            });
+            self.global.push(first_appointment + local as u64);
+            self.dated.push(index);
             if apt.status != 2 {
                 continue;
             }
-            self.completed.push(visit);
+            self.completed.push(index);
             if apt.hygienist.is_some() {
-                self.hygiene.push(visit);
+                self.hygiene.push(index);
             }
             if apt.new_patient || apt.hygienist.is_some() {
-                self.exams.push(visit);
+                self.exams.push(index);
             }
             if apt.new_patient {
-                self.new_patients.push(visit);
+                self.new_patients.push(index);
+            }
+            if !apt.new_patient && apt.hygienist.is_none() {
+                self.treatments.push(index);
             }
         }
     }
 
+    /// Moves every visit to the start its chair gave it (`starts` by practice-wide appointment
+    /// index, in minutes after midnight).
+    pub fn seat(&mut self, starts: impl Fn(u64) -> Option<u32>) {
+        for (visit, global) in self.visits.iter_mut().zip(&self.global) {
+            if let Some(start) = starts(*global) {
+                visit.minute = start;
+            }
+        }
+        self.global = Vec::new();
+    }
+
     /// The candidates of `table`.
-    pub fn of(&self, table: &str) -> &[Visit] {
+    fn of(&self, table: &str) -> &[u32] {
         match table {
             "commlog" => &self.dated,
-            "document" | "sheet" => &self.completed,
+            "document" | "sheet" | "statement" => &self.completed,
             "perioexam" => &self.hygiene,
-            "treatplan" => &self.exams,
-            "refattach" => &self.new_patients,
-            other => unreachable!("{other} is not a paperwork table"),
+            "treatplan" | "allergy" | "disease" => &self.exams,
+            "refattach" | "toothinitial" => &self.new_patients,
+            "rxpat" | "labcase" => &self.treatments,
+            other => unreachable!("{other} is not an anchored paperwork table"),
         }
     }
 
     /// The visit of row `index` of `rows` rows of `table`: rows spread evenly over the candidates.
-    pub fn visit(&self, table: &str, index: u64, rows: u64) -> Option<Visit> {
+    pub fn visit(&self, table: &str, index: u64, rows: u64) -> Option<&Visit> {
         let candidates = self.of(table);
         if candidates.is_empty() || rows == 0 {
             return None;
         }
         let position = (index as u128 * candidates.len() as u128 / rows as u128) as usize;
-        candidates.get(position.min(candidates.len() - 1)).copied()
+        let chosen = candidates[position.min(candidates.len() - 1)];
+        self.visits.get(chosen as usize)
     }
 }
 
@@ -125,6 +197,11 @@ fn main_column(table: &str) -> &'static str {
         "perioexam" => "ExamDate",
         "treatplan" => "DateTP",
         "refattach" => "RefDate",
+        "allergy" | "disease" => "DateTStamp",
+        "toothinitial" => "SecDateTEntry",
+        "rxpat" => "RxDate",
+        "labcase" => "DateTimeCreated",
+        "statement" => "DateSent",
         other => unreachable!("{other} is not a paperwork table"),
     }
 }
@@ -134,15 +211,17 @@ fn real(date: NaiveDate) -> bool {
     date >= NaiveDate::from_ymd_opt(1900, 1, 2).expect("valid")
 }
 
-/// Anchors row `index` of `table` (the generic row in `row`) to `visit`, whose family's rows are
-/// `rows`.
-pub fn build(practice: &Practice, table: &str, index: u64, visit: Visit, rows: &FamilyRows, row: &mut Row) {
+/// Anchors row `index` of `table` (the generic row in `row`) to `visit`.
+pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &mut Row) {
     let setup = &practice.setup;
     let family = visit.family as usize;
-    let apt = &rows.appointments[visit.local as usize];
+    let when = visit.when();
     let yesterday = setup.clock.end;
-    row.set("PatNum", Value::Int(practice.key("patient", family, apt.patient)));
-    let mut day = apt.when.date();
+    row.set(
+        "PatNum",
+        Value::Int(practice.key("patient", family, visit.patient)),
+    );
+    let mut day = visit.date;
     // A notice is sent before the visit, even on the visit's day.
     let mut before = None;
     if table == "commlog" {
@@ -155,20 +234,43 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: Visit, rows: &
             // The notice goes out the reminder lead before the visit, once it was booked.
             let mut rng = StreamKey::new(practice.seed, "opendental", "reminder").stream(index);
             let lead = setup.behaviour.reminder_lead.quantile(rng.gen());
-            day = (day - Duration::days(lead.round().max(0.0) as i64)).max(apt.created.date());
-            before = Some(apt.when - Duration::minutes(30));
+            day = (day - Duration::days(lead.round().max(0.0) as i64)).max(visit.booked);
+            before = Some(when - Duration::minutes(30));
             let what = if kind == "APPT" { "Appointment" } else { "Recall" };
+            let at = when.format("%Y-%m-%d %H:%M");
             let key = practice.key("appointment", family, visit.local);
-            let at = apt.when.format("%Y-%m-%d %H:%M");
             row.set(
                 "Note",
                 Value::Text(format!("{what} reminder sent for appt #{key} on {at}")),
             );
         }
     }
-    if table == "perioexam" {
-        let prov = apt.hygienist.unwrap_or(apt.prov);
-        row.set("ProvNum", Value::Int(prov as i64));
+    let apt_key = practice.key("appointment", family, visit.local);
+    match table {
+        "perioexam" => {
+            let prov = visit.hygienist.unwrap_or(visit.prov);
+            row.set("ProvNum", Value::Int(prov as i64));
+        }
+        "rxpat" => {
+            row.set("ProvNum", Value::Int(visit.prov as i64));
+            // A prescription tied to a procedure names one of the visit's.
+            if row.int_value("ProcNum").is_some_and(|k| k > 0) {
+                let key = visit
+                    .procedure
+                    .map_or(0, |p| practice.key("procedurelog", family, p));
+                row.set("ProcNum", Value::Int(key));
+            }
+        }
+        "labcase" => {
+            row.set("AptNum", Value::Int(apt_key));
+            row.set("PlannedAptNum", Value::Int(0));
+            row.set("ProvNum", Value::Int(visit.prov as i64));
+        }
+        "statement" => {
+            // Statements go to the family's guarantor.
+            row.set("PatNum", Value::Int(practice.key("patient", family, 0)));
+        }
+        _ => {}
     }
     let day = day.min(yesterday);
     // The row's other dates move with its main date; placeholders stay.
@@ -183,13 +285,15 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: Visit, rows: &
     let moved = |stamp: NaiveDateTime| (stamp + shift.unwrap_or_default()).min(latest);
     for (column, value) in row.columns().iter().zip(row.values.iter_mut()) {
         if column == main {
-            *value = match value {
-                Value::Timestamp(t) => {
+            // A placeholder or missing main date (toothinitial's creation stamps, mostly) stays.
+            match value {
+                Value::Timestamp(t) if real(t.date()) => {
                     let stamp = day.and_time(t.time());
-                    Value::Timestamp(before.map_or(stamp, |b| stamp.min(b)))
+                    *t = before.map_or(stamp, |b| stamp.min(b));
                 }
-                _ => Value::Date(day),
-            };
+                Value::Date(d) if real(*d) => *d = day,
+                _ => {}
+            }
             continue;
         }
         match value {
@@ -202,16 +306,23 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: Visit, rows: &
     }
 }
 
-/// Attaches row `index` of treatplanattach (whose plan was anchored to `visit`) to a procedure of
-/// the plan's patient: one planned or dated from the visit on, else any of the patient's.
-pub fn build_attachment(practice: &Practice, index: u64, visit: Visit, rows: &FamilyRows, row: &mut Row) {
-    let apt = &rows.appointments[visit.local as usize];
-    let date = apt.when.date();
+/// Attaches row `index` of treatplanattach or proctp (whose plan was anchored to `visit`) to a
+/// procedure of the plan's patient: one planned or dated from the visit on, else any of the
+/// patient's. A proctp line also carries the plan's patient and date.
+pub fn build_attachment(
+    practice: &Practice,
+    table: &str,
+    index: u64,
+    visit: &Visit,
+    rows: &FamilyRows,
+    row: &mut Row,
+) {
+    let date = visit.date;
     let of_patient = || {
         rows.procedures
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.patient == apt.patient)
+            .filter(|(_, p)| p.patient == visit.patient)
     };
     let mut candidates: Vec<usize> = of_patient()
         .filter(|(_, p)| p.status == 1 || p.date >= date)
@@ -225,8 +336,18 @@ pub fn build_attachment(practice: &Practice, index: u64, visit: Visit, rows: &Fa
     }
     let mut rng = StreamKey::new(practice.seed, "opendental", "plan-attachment").stream(index);
     let local = candidates[rng.gen_range(0..candidates.len())];
-    let key = practice.key("procedurelog", visit.family as usize, local as u32);
-    row.set("ProcNum", Value::Int(key));
+    let family = visit.family as usize;
+    let key = practice.key("procedurelog", family, local as u32);
+    if table == "proctp" {
+        row.set("ProcNumOrig", Value::Int(key));
+        row.set(
+            "PatNum",
+            Value::Int(practice.key("patient", family, visit.patient)),
+        );
+        row.set("DateTP", Value::Date(date.min(practice.setup.clock.end)));
+    } else {
+        row.set("ProcNum", Value::Int(key));
+    }
 }
 
 /// Files procedure note `row` under its procedure's patient, on the procedure's day (at the note's
@@ -249,8 +370,21 @@ mod tests {
     use super::*;
 
     fn anchors(n: usize) -> Anchors {
+        let date = NaiveDate::from_ymd_opt(2025, 3, 4).unwrap();
+        let visit = |i: u32| Visit {
+            family: i,
+            local: 0,
+            patient: 0,
+            date,
+            minute: 480,
+            booked: date,
+            prov: 1,
+            hygienist: None,
+            procedure: None,
+        };
         Anchors {
-            dated: (0..n as u32).map(|i| Visit { family: i, local: 0 }).collect(),
+            visits: (0..n as u32).map(visit).collect(),
+            dated: (0..n as u32).collect(),
             ..Default::default()
         }
     }
