@@ -166,6 +166,9 @@ struct Tally {
     hygiene_codes: BTreeMap<u32, u64>,
     /// Every appointment as booked, in key order (only in the pass that records offsets).
     bookings: Vec<chairs::Booking>,
+    /// Appointments by month of year (all statuses, the future included), and completed ones.
+    months: [u64; 12],
+    completed_months: [u64; 12],
     /// The final pass: the appointments paperwork is anchored to.
     anchors: paperwork::Anchors,
     /// AR at as-of by aging bucket (cents): 0-30, 31-60, 61-90, over 90 days.
@@ -399,6 +402,22 @@ impl Practice {
             }
             // Procedure codes: treatment visits and other statuses take what hygiene visits leave.
             setup.retarget_codes(&t.hygiene_codes, target("procedurelog"));
+            // Month of year: the profile's mix holds for the appointments (the booked future tail
+            // included, which crowds the months after as-of) and for the completed visits (which
+            // date procedures and claims). The visit-day weights serve both: they are tuned until
+            // the average of the two mixes is the profile's, splitting the tail's tilt between them.
+            let share =
+                |counts: &[u64; 12], m: usize| counts[m] as f64 / counts.iter().sum::<u64>().max(1) as f64;
+            let goal_total: f64 = setup.month_target.iter().sum();
+            if goal_total > 0.0 {
+                for (m, weight) in setup.by_month.iter_mut().enumerate() {
+                    let goal = setup.month_target[m] / goal_total;
+                    let achieved = (share(&t.months, m) + share(&t.completed_months, m)) / 2.0;
+                    if goal > 0.0 && achieved > 0.0 {
+                        *weight *= toward(goal, achieved);
+                    }
+                }
+            }
         }
         // The contract's window of recalls due (staged recalls) takes precedence over the recall
         // volume: more or fewer recall rows per patient until the count due in the window lands
@@ -541,6 +560,13 @@ impl Practice {
                 .filter(|r| r.due >= low && r.due <= setup.clock.as_of)
                 .count() as u64;
             t.future += rows.appointments.iter().filter(|a| a.status == 1).count() as u64;
+            for a in &rows.appointments {
+                let m = chrono::Datelike::month0(&a.when.date()) as usize;
+                t.months[m] += 1;
+                if a.status == 2 {
+                    t.completed_months[m] += 1;
+                }
+            }
             t.secondary_claims += rows.claims.iter().filter(|c| c.secondary).count() as u64;
             let done = rows.procedures.iter().filter(|p| p.status == 2).count() as u64;
             t.completed += done;

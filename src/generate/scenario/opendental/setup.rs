@@ -304,7 +304,10 @@ pub struct Setup {
     pub other_proc_ratio: f64,
     pub pattern_mix: Mix<String>,
     pub apt_type_mix: Mix<i64>,
+    /// Month-of-year weights of visit days (tuned so that all appointments, the booked future
+    /// included, follow `month_target`, the profile's).
     pub by_month: Vec<f64>,
+    pub month_target: Vec<f64>,
     pub by_weekday: Vec<f64>,
     pub by_hour: Vec<f64>,
     /// Weekday weights of insurance checks (claimpayment.CheckDate) and patient payments
@@ -972,6 +975,7 @@ impl Setup {
             apt_type_mix: int_mix(profile, "appointment", "AppointmentTypeNum", |t| {
                 (0..=12).contains(&t)
             }),
+            month_target: by_month.clone(),
             by_month,
             by_weekday,
             by_hour,
