@@ -358,13 +358,17 @@ const CHECKS: &[(&str, &str)] = &[
                      where a."PatNum" = d."PatNum" and a."AptStatus" = 2 and a."AptDateTime"::date = d."DateTStamp"::date))"#,
     ),
     (
-        "a plan's attached procedures and a procedure's notes are of the same patient",
+        "a plan's attached procedures and a procedure's notes are of the same patient; claim snapshots repeat their line, tracking follows the sending",
         r#"select (select count(*) from raw.treatplanattach a join raw.treatplan t using ("TreatPlanNum")
                      join raw.procedurelog p using ("ProcNum") where p."PatNum" <> t."PatNum")
            + (select count(*) from raw.procnote n join raw.procedurelog p using ("ProcNum")
                      where p."PatNum" <> n."PatNum")
            + (select count(*) from raw.proctp x join raw.treatplan t using ("TreatPlanNum")
-                     where x."PatNum" <> t."PatNum" or x."DateTP" <> t."DateTP")"#,
+                     where x."PatNum" <> t."PatNum" or x."DateTP" <> t."DateTP")
+           + (select count(*) from raw.claimsnapshot x join raw.claimproc c using ("ClaimProcNum")
+                     where x."ProcNum" <> c."ProcNum" or (c."ClaimNum" <> 0 and x."Fee" <> c."FeeBilled"))
+           + (select count(*) from raw.claimtracking x join raw.claim c using ("ClaimNum")
+                     where x."DateTimeEntry" >= '1900-01-02' and x."DateTimeEntry"::date < c."DateSent")"#,
     ),
     (
         "hygienists are secondary providers, and nobody who sees patients or holds them is hidden",

@@ -922,7 +922,8 @@ fn settle_visit(
             .map(|(i, _)| i)
             .collect();
         if !covered.is_empty() {
-            let sent = date + Duration::days(rng.gen_range(0..4));
+            // Sent within a few days, and by yesterday (a claim on the books has been sent).
+            let sent = (date + Duration::days(rng.gen_range(0..4))).min(clock.end.max(date));
             let mut received = setup.lagged(
                 rng,
                 date + Duration::days(1),
@@ -1254,7 +1255,8 @@ fn secondary_insurance(
     let sent = Setup::next_on(
         primary_day + Duration::days(rng.gen_range(0..5)),
         &setup.by_weekday,
-    );
+    )
+    .min(clock.end.max(primary_day));
     let received = setup.lagged(rng, sent, &setup.claim_lag, &setup.check_weekday);
     let received = setup.check_day(plan_num, received);
     let received = (received < clock.as_of).then_some(received);

@@ -613,8 +613,13 @@ impl Practice {
             t.paid_lines += rows.claimprocs.iter().filter(|c| c.payment.is_some()).count() as u64;
             t.received_lines += rows.claimprocs.iter().filter(|c| c.status == 1).count() as u64;
             if offsets.is_some() {
-                let first = t.totals[table_index("appointment").expect("family table")];
-                t.anchors.add(family, &rows, setup.clock.end, first);
+                let at = |name: &str| t.totals[table_index(name).expect("family table")];
+                let start = paperwork::FamilyStart {
+                    appointment: at("appointment"),
+                    patient: at("patient"),
+                    procedure: at("procedurelog"),
+                };
+                t.anchors.add(family, &rows, setup.clock.end, start);
                 t.bookings
                     .extend(rows.appointments.iter().map(|a| chairs::Booking {
                         date: a.when.date(),
@@ -980,13 +985,22 @@ impl RowSource for PaperworkSource {
                     paperwork::build_attachment(practice, table, index, visit, &rows, &mut row);
                 }
             }
+            "claimsnapshot" => {
+                let key = row.int_value("ClaimProcNum").filter(|k| *k >= 1);
+                if let Some(line) = key.and_then(|k| anchors.lines.get(k as usize - 1)) {
+                    paperwork::build_snapshot(practice, line, &mut row);
+                }
+            }
+            "claimtracking" => {
+                let key = row.int_value("ClaimNum").filter(|k| *k >= 1);
+                if let Some(claim) = key.and_then(|k| anchors.claims.get(k as usize - 1)) {
+                    paperwork::build_tracking(practice, index, claim, &mut row);
+                }
+            }
             "procnote" => {
-                let table = table_index("procedurelog").expect("family table");
-                let procedure = row.int_value("ProcNum").filter(|k| *k >= 1);
-                if let Some(key) = procedure.filter(|k| *k as u64 <= practice.rows(table)) {
-                    let (family, local) = practice.locate(table, key as u64 - 1);
-                    let rows = self.cache.get(practice, family);
-                    paperwork::build_note(practice, family, local as usize, &rows, &mut row);
+                let key = row.int_value("ProcNum").filter(|k| *k >= 1);
+                if let Some(procedure) = key.and_then(|k| anchors.procedures.get(k as usize - 1)) {
+                    paperwork::build_note(practice, procedure, &mut row);
                 }
             }
             table => {

@@ -22,10 +22,12 @@
 //! | labcase | a completed treatment visit | created at the visit; AptNum the visit, ProvNum its dentist |
 //! | statement | a completed visit; PatNum the family's guarantor | sent on the visit's day |
 //!
-//! Three link tables follow their key instead: a treatment plan's attached procedures
+//! Five link tables follow their key instead: a treatment plan's attached procedures
 //! (`treatplanattach`) and its printed lines (`proctp`, dated with the plan) are procedures of the
-//! plan's patient, planned or done from the plan's visit on, and a procedure note (`procnote`) is
-//! about its procedure's patient, written on the procedure's day.
+//! plan's patient, planned or done from the plan's visit on; a procedure note (`procnote`) is about
+//! its procedure's patient, written on the procedure's day; a claim snapshot (`claimsnapshot`)
+//! repeats its claim line's procedure, fee and estimates, taken when the claim was sent; a claim's
+//! tracking entries (`claimtracking`) are dated between its sending and its receipt.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
@@ -38,7 +40,7 @@ use crate::generate::value::Value;
 
 /// The tables anchored to visits, then the link tables that follow their key (owned when the plan
 /// has them).
-pub const PAPERWORK_TABLES: [&str; 15] = [
+pub const PAPERWORK_TABLES: [&str; 17] = [
     "commlog",
     "document",
     "sheet",
@@ -54,6 +56,8 @@ pub const PAPERWORK_TABLES: [&str; 15] = [
     "treatplanattach",
     "proctp",
     "procnote",
+    "claimsnapshot",
+    "claimtracking",
 ];
 
 /// One appointment of the practice, with what paperwork needs of it (kept from the last counting
@@ -84,8 +88,44 @@ impl Visit {
     }
 }
 
+/// A procedure, as a note about it needs it: its patient's key and its day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcedureFact {
+    pub patient: u32,
+    pub date: NaiveDate,
+}
+
+/// A claim line, as its snapshot needs it (money in cents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineFact {
+    pub procedure: u32,
+    pub fee: i64,
+    pub estimate: i64,
+    pub write_off: i64,
+    /// The claim's type (S for a secondary claim), when the line is on one.
+    pub secondary: Option<bool>,
+    /// The day the claim was sent, else the procedure's.
+    pub day: NaiveDate,
+}
+
+/// A claim, as its tracking entries need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimFact {
+    pub sent: NaiveDate,
+    pub received: Option<NaiveDate>,
+}
+
+/// Where a family's rows start in the practice-wide key order (0-based indices).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FamilyStart {
+    pub appointment: u64,
+    pub patient: u64,
+    pub procedure: u64,
+}
+
 /// The appointments dated by yesterday, and the candidates of each anchoring (indices into
-/// `visits`), in family order.
+/// `visits`), in family order; and, by key, what the link tables need of procedures, claim lines
+/// and claims (so that following a key never re-simulates a family).
 #[derive(Debug, Default)]
 pub struct Anchors {
     pub visits: Vec<Visit>,
@@ -103,12 +143,37 @@ pub struct Anchors {
     pub treatments: Vec<u32>,
     /// Per visit, its appointment's index over the whole practice.
     global: Vec<u64>,
+    /// Every procedure, claim line and claim, by key - 1.
+    pub procedures: Vec<ProcedureFact>,
+    pub lines: Vec<LineFact>,
+    pub claims: Vec<ClaimFact>,
 }
 
 impl Anchors {
-    /// Adds the appointments of one family, whose first appointment has practice-wide index
-    /// `first_appointment`.
-    pub fn add(&mut self, family: usize, rows: &FamilyRows, yesterday: NaiveDate, first_appointment: u64) {
+    /// Adds the rows of one family, which starts at `start`.
+    pub fn add(&mut self, family: usize, rows: &FamilyRows, yesterday: NaiveDate, start: FamilyStart) {
+        let patient_key = |local: u32| (start.patient + local as u64 + 1) as u32;
+        self.procedures
+            .extend(rows.procedures.iter().map(|p| ProcedureFact {
+                patient: patient_key(p.patient),
+                date: p.date,
+            }));
+        self.lines.extend(rows.claimprocs.iter().map(|line| {
+            let claim = line.claim.map(|c| &rows.claims[c as usize]);
+            LineFact {
+                procedure: (start.procedure + line.procedure as u64 + 1) as u32,
+                fee: line.fee,
+                estimate: line.estimate,
+                write_off: line.write_off_estimate,
+                secondary: claim.map(|c| c.secondary),
+                day: claim.map_or(line.proc_date, |c| c.sent),
+            }
+        }));
+        self.claims.extend(rows.claims.iter().map(|c| ClaimFact {
+            sent: c.sent,
+            received: c.received,
+        }));
+        let first_appointment = start.appointment;
         let mut first_procedure = vec![None; rows.appointments.len()];
         for (i, p) in rows.procedures.iter().enumerate() {
             if let Some(a) = p.appointment {
@@ -352,17 +417,49 @@ pub fn build_attachment(
 
 /// Files procedure note `row` under its procedure's patient, on the procedure's day (at the note's
 /// own time of day, never after yesterday).
-pub fn build_note(practice: &Practice, family: usize, local: usize, rows: &FamilyRows, row: &mut Row) {
-    let procedure = &rows.procedures[local];
-    let patient = practice.key("patient", family, procedure.patient);
-    row.set("PatNum", Value::Int(patient));
-    let day = procedure.date.min(practice.setup.clock.end);
-    if let Some(Value::Timestamp(t)) = row.get("EntryDateTime") {
+pub fn build_note(practice: &Practice, procedure: &ProcedureFact, row: &mut Row) {
+    row.set("PatNum", Value::Int(procedure.patient as i64));
+    restamp(row, "EntryDateTime", procedure.date, practice.setup.clock.end);
+}
+
+/// Money in cents as a numeric value.
+fn money(cents: i64) -> Value {
+    Value::Decimal(cents as f64 / 100.0, 2)
+}
+
+/// The row's own time of day on `day` (never after yesterday), when the row holds a real stamp.
+fn restamp(row: &mut Row, column: &str, day: NaiveDate, yesterday: NaiveDate) {
+    if let Some(Value::Timestamp(t)) = row.get(column) {
         if real(t.date()) {
-            let stamp = day.and_time(t.time());
-            row.set("EntryDateTime", Value::Timestamp(stamp));
+            let stamp = day.min(yesterday).and_time(t.time());
+            row.set(column, Value::Timestamp(stamp));
         }
     }
+}
+
+/// Fills claimsnapshot `row` from its claim line: its procedure, fee, estimate and write-off
+/// estimate, the claim's type, taken the day the claim was sent.
+pub fn build_snapshot(practice: &Practice, line: &LineFact, row: &mut Row) {
+    row.set("ProcNum", Value::Int(line.procedure as i64));
+    row.set("Fee", money(line.fee));
+    row.set("InsPayEst", money(line.estimate));
+    row.set("Writeoff", money(line.write_off));
+    if let Some(secondary) = line.secondary {
+        let kind = if secondary { "S" } else { "P" };
+        row.set("ClaimType", Value::Text(kind.to_string()));
+    }
+    restamp(row, "DateTEntry", line.day, practice.setup.clock.end);
+}
+
+/// Dates claimtracking row `index` between its claim's sending and its receipt (or yesterday,
+/// while it is out).
+pub fn build_tracking(practice: &Practice, index: u64, claim: &ClaimFact, row: &mut Row) {
+    let yesterday = practice.setup.clock.end;
+    let end = claim.received.unwrap_or(yesterday).min(yesterday);
+    let span = (end - claim.sent).num_days().max(0);
+    let mut rng = StreamKey::new(practice.seed, "opendental", "claim-tracking").stream(index);
+    let day = claim.sent + Duration::days(rng.gen_range(0..=span));
+    restamp(row, "DateTimeEntry", day, yesterday);
 }
 
 #[cfg(test)]
