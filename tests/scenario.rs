@@ -346,7 +346,7 @@ const CHECKS: &[(&str, &str)] = &[
                and a."AptDateTime"::date = r."RefDate")"#,
     ),
     (
-        "prescriptions and lab cases at a treatment visit of the patient, statements to guarantors, medical history at an exam",
+        "prescriptions and lab cases at a treatment visit of the patient, statements to guarantors, tasks after a visit, medical history at an exam",
         r#"select (select count(*) from raw.rxpat r where not exists (select 1 from raw.appointment a
                      where a."PatNum" = r."PatNum" and a."AptStatus" = 2 and a."ProvNum" = r."ProvNum"
                        and a."AptDateTime"::date = r."RxDate"))
@@ -354,6 +354,10 @@ const CHECKS: &[(&str, &str)] = &[
                      where a."PatNum" <> l."PatNum" or a."AptDateTime"::date <> l."DateTimeCreated"::date)
            + (select count(*) from raw.statement s join raw.patient p using ("PatNum")
                      where p."Guarantor" <> p."PatNum")
+           + (select count(*) from raw.task t where t."ObjectType" = 1 and not exists (select 1 from raw.appointment a
+                     where a."PatNum" = t."KeyNum" and a."AptStatus" = 2 and a."AptDateTime"::date = t."DateTimeEntry"::date))
+           + (select count(*) from raw.taskhist h join raw.task t using ("TaskNum")
+                     where h."KeyNum" <> t."KeyNum" or h."ObjectType" <> t."ObjectType")
            + (select count(*) from raw.disease d where not exists (select 1 from raw.appointment a
                      where a."PatNum" = d."PatNum" and a."AptStatus" = 2 and a."AptDateTime"::date = d."DateTStamp"::date))"#,
     ),

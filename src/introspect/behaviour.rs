@@ -19,12 +19,20 @@ struct DayLag {
     later: &'static str,
 }
 
-const DAY_LAGS: [DayLag; 1] = [DayLag {
-    name: "booking_lead_days",
-    table: "appointment",
-    earlier: "SecDateTEntry",
-    later: "AptDateTime",
-}];
+const DAY_LAGS: [DayLag; 2] = [
+    DayLag {
+        name: "booking_lead_days",
+        table: "appointment",
+        earlier: "SecDateTEntry",
+        later: "AptDateTime",
+    },
+    DayLag {
+        name: "claim_send_days",
+        table: "claim",
+        earlier: "DateService",
+        later: "DateSent",
+    },
+];
 
 /// Rows measured, min, max, mean and the seven percentiles.
 type LagRow = (i64, Option<f64>, Option<f64>, Option<f64>, Option<Vec<f64>>);

@@ -34,7 +34,12 @@ pub enum Unit {
 }
 
 /// The behaviours the simulation reads: name, unit and meaning.
-pub const KNOWN: [(&str, Unit, &str); 10] = [
+pub const KNOWN: [(&str, Unit, &str); 11] = [
+    (
+        "claim_send_days",
+        Unit::Days,
+        "days from a visit (claim.DateService) to sending its claim (DateSent), and from the primary's payment to sending the secondary claim",
+    ),
     (
         "hygienist_share",
         Unit::Fraction,

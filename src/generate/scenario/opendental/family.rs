@@ -922,8 +922,10 @@ fn settle_visit(
             .map(|(i, _)| i)
             .collect();
         if !covered.is_empty() {
-            // Sent within a few days, and by yesterday (a claim on the books has been sent).
-            let sent = (date + Duration::days(rng.gen_range(0..4))).min(clock.end.max(date));
+            // Sent the profile's claim lag after the visit, and by yesterday (a claim on the books
+            // has been sent).
+            let send = setup.behaviour.claim_send.quantile(rng.gen()).round().max(0.0) as i64;
+            let sent = (date + Duration::days(send)).min(clock.end.max(date));
             let mut received = setup.lagged(
                 rng,
                 date + Duration::days(1),
@@ -1252,11 +1254,9 @@ fn secondary_insurance(
         }
         return;
     };
-    let sent = Setup::next_on(
-        primary_day + Duration::days(rng.gen_range(0..5)),
-        &setup.by_weekday,
-    )
-    .min(clock.end.max(primary_day));
+    let send = setup.behaviour.claim_send.quantile(rng.gen()).round().max(0.0) as i64;
+    let sent =
+        Setup::next_on(primary_day + Duration::days(send), &setup.by_weekday).min(clock.end.max(primary_day));
     let received = setup.lagged(rng, sent, &setup.claim_lag, &setup.check_weekday);
     let received = setup.check_day(plan_num, received);
     let received = (received < clock.as_of).then_some(received);

@@ -826,6 +826,10 @@ impl Scenario for OpenDental {
 
     fn source(&self, table: &str) -> Arc<dyn RowSource> {
         if paperwork::PAPERWORK_TABLES.contains(&table) {
+            // A task's history rows rebuild their task.
+            let parent = (table == "taskhist")
+                .then(|| Some((self.generators.get("task")?.clone(), self.columns["task"].clone())))
+                .flatten();
             return Arc::new(PaperworkSource {
                 practice: self.practice.clone(),
                 table: table.to_string(),
@@ -833,6 +837,7 @@ impl Scenario for OpenDental {
                 generator: self.generators[table].clone(),
                 columns: self.columns[table].clone(),
                 cache: FamilyCache::default(),
+                parent,
             });
         }
         if PRACTICE_TABLES.contains(&table) {
@@ -963,6 +968,8 @@ struct PaperworkSource {
     generator: Arc<TableGenerator>,
     columns: Arc<Vec<String>>,
     cache: FamilyCache,
+    /// taskhist: the task generator and columns, to rebuild a history row's task.
+    parent: Option<(Arc<TableGenerator>, Arc<Vec<String>>)>,
 }
 
 impl RowSource for PaperworkSource {
@@ -995,6 +1002,30 @@ impl RowSource for PaperworkSource {
                 let key = row.int_value("ClaimNum").filter(|k| *k >= 1);
                 if let Some(claim) = key.and_then(|k| anchors.claims.get(k as usize - 1)) {
                     paperwork::build_tracking(practice, index, claim, &mut row);
+                }
+            }
+            "taskhist" => {
+                let task = row.int_value("TaskNum").filter(|k| *k >= 1);
+                let tasks = practice.paperwork_rows.get("task").copied().unwrap_or(0);
+                if let (Some(key), Some((generator, columns))) = (task, &self.parent) {
+                    let index = key as u64 - 1;
+                    if let Some(visit) = anchors.visit("task", index, tasks) {
+                        let mut task = rows::Row::new(columns, generator.row(index));
+                        paperwork::build(practice, "task", index, visit, &mut task);
+                        row.copy_from(
+                            &task,
+                            &[
+                                "KeyNum",
+                                "ObjectType",
+                                "DateTask",
+                                "DateTimeEntry",
+                                "DateTimeOriginal",
+                            ],
+                        );
+                        if let Some(edited) = task.get("SecDateTEdit").cloned() {
+                            row.set("DateTStamp", edited);
+                        }
+                    }
                 }
             }
             "procnote" => {

@@ -21,13 +21,15 @@
 //! | rxpat | a completed treatment visit | the visit; ProvNum its dentist, ProcNum (when set) one of its procedures |
 //! | labcase | a completed treatment visit | created at the visit; AptNum the visit, ProvNum its dentist |
 //! | statement | a completed visit; PatNum the family's guarantor | sent on the visit's day |
+//! | task | a completed visit (a follow-up); KeyNum the patient (ObjectType 1) or the appointment (2) | entered on the visit's day |
 //!
-//! Five link tables follow their key instead: a treatment plan's attached procedures
+//! Six link tables follow their key instead: a treatment plan's attached procedures
 //! (`treatplanattach`) and its printed lines (`proctp`, dated with the plan) are procedures of the
 //! plan's patient, planned or done from the plan's visit on; a procedure note (`procnote`) is about
 //! its procedure's patient, written on the procedure's day; a claim snapshot (`claimsnapshot`)
 //! repeats its claim line's procedure, fee and estimates, taken when the claim was sent; a claim's
-//! tracking entries (`claimtracking`) are dated between its sending and its receipt.
+//! tracking entries (`claimtracking`) are dated between its sending and its receipt; a task's
+//! history rows (`taskhist`) repeat what their task names and when it was entered.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
@@ -40,7 +42,7 @@ use crate::generate::value::Value;
 
 /// The tables anchored to visits, then the link tables that follow their key (owned when the plan
 /// has them).
-pub const PAPERWORK_TABLES: [&str; 17] = [
+pub const PAPERWORK_TABLES: [&str; 19] = [
     "commlog",
     "document",
     "sheet",
@@ -53,6 +55,8 @@ pub const PAPERWORK_TABLES: [&str; 17] = [
     "rxpat",
     "labcase",
     "statement",
+    "task",
+    "taskhist",
     "treatplanattach",
     "proctp",
     "procnote",
@@ -232,7 +236,7 @@ impl Anchors {
     fn of(&self, table: &str) -> &[u32] {
         match table {
             "commlog" => &self.dated,
-            "document" | "sheet" | "statement" => &self.completed,
+            "document" | "sheet" | "statement" | "task" => &self.completed,
             "perioexam" => &self.hygiene,
             "treatplan" | "allergy" | "disease" => &self.exams,
             "refattach" | "toothinitial" => &self.new_patients,
@@ -267,6 +271,7 @@ fn main_column(table: &str) -> &'static str {
         "rxpat" => "RxDate",
         "labcase" => "DateTimeCreated",
         "statement" => "DateSent",
+        "task" => "DateTimeEntry",
         other => unreachable!("{other} is not a paperwork table"),
     }
 }
@@ -334,6 +339,17 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &
         "statement" => {
             // Statements go to the family's guarantor.
             row.set("PatNum", Value::Int(practice.key("patient", family, 0)));
+        }
+        "task" => {
+            // A task has no PatNum: it names its patient or appointment by ObjectType.
+            let key = match row.int_value("ObjectType") {
+                Some(1) => Some(practice.key("patient", family, visit.patient)),
+                Some(2) => Some(apt_key),
+                _ => None,
+            };
+            if let Some(key) = key {
+                row.set("KeyNum", Value::Int(key));
+            }
         }
         _ => {}
     }

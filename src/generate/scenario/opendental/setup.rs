@@ -349,6 +349,7 @@ pub struct Setup {
 #[derive(Debug, Clone)]
 pub struct Behaviours {
     pub booking_lead: Distribution,
+    pub claim_send: Distribution,
     pub reminder_lead: Distribution,
     pub pay_after_insurance: f64,
     pub statement_wait: Distribution,
@@ -378,6 +379,7 @@ impl Behaviours {
         let get = |name: &str| Self::get(profile, name);
         Self {
             booking_lead: get("booking_lead_days"),
+            claim_send: get("claim_send_days"),
             reminder_lead: get("reminder_lead_days"),
             pay_after_insurance: get("pay_after_insurance").mean.clamp(0.0, 1.0),
             statement_wait: get("statement_wait_days"),
