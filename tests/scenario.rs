@@ -371,6 +371,11 @@ const CHECKS: &[(&str, &str)] = &[
                      where x."PatNum" <> t."PatNum" or x."DateTP" <> t."DateTP")
            + (select count(*) from raw.claimsnapshot x join raw.claimproc c using ("ClaimProcNum")
                      where x."ProcNum" <> c."ProcNum" or (c."ClaimNum" <> 0 and x."Fee" <> c."FeeBilled"))
+           + (select count(*) from raw.statementprod x join raw.statement s using ("StatementNum")
+                     join raw.procedurelog p on x."ProdType" = 0 and p."ProcNum" = x."FKey"
+                     join raw.patient q on q."PatNum" = p."PatNum" where q."Guarantor" <> s."PatNum")
+           + (select count(*) from raw.eobattach e join raw.claimpayment c using ("ClaimPaymentNum")
+                     where e."DateTCreated" >= '1900-01-02' and e."DateTCreated"::date <> c."CheckDate")
            + (select count(*) from raw.claimtracking x join raw.claim c using ("ClaimNum")
                      where x."DateTimeEntry" >= '1900-01-02' and x."DateTimeEntry"::date < c."DateSent")"#,
     ),

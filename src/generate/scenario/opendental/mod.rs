@@ -1028,6 +1028,44 @@ impl RowSource for PaperworkSource {
                     }
                 }
             }
+            "insbluebooklog" => {
+                let key = row.int_value("ClaimProcNum").filter(|k| *k >= 1);
+                if let Some(line) = key.and_then(|k| anchors.lines.get(k as usize - 1)) {
+                    paperwork::build_bluebook_log(practice, line, &mut row);
+                }
+            }
+            "eobattach" => {
+                // Scanned when the check came in.
+                let key = row.int_value("ClaimPaymentNum").filter(|k| *k >= 1);
+                if let Some(((day, _), _)) = key.and_then(|k| practice.checks.get(k as usize - 1)) {
+                    let yesterday = practice.setup.clock.end;
+                    if let Some(Value::Timestamp(t)) = row.get("DateTCreated") {
+                        let stamp = (*day).min(yesterday).and_time(t.time());
+                        row.set("DateTCreated", Value::Timestamp(stamp));
+                    }
+                }
+            }
+            "statementprod" => {
+                // A line of the statement's family: one of its procedures (ProdType 0) or
+                // adjustments (1), by the row's key.
+                let statements = practice.paperwork_rows.get("statement").copied().unwrap_or(0);
+                let statement = row.int_value("StatementNum").filter(|k| *k >= 1);
+                let visit = statement.and_then(|k| anchors.visit("statement", k as u64 - 1, statements));
+                let target = match row.int_value("ProdType") {
+                    Some(0) => Some("procedurelog"),
+                    Some(1) => Some("adjustment"),
+                    _ => None,
+                };
+                if let (Some(visit), Some(target)) = (visit, target) {
+                    let t = table_index(target).expect("family table");
+                    let family = visit.family as usize;
+                    let (from, to) = (practice.offsets[t][family], practice.offsets[t][family + 1]);
+                    if to > from {
+                        let key = from + index % (to - from) + 1;
+                        row.set("FKey", Value::Int(key as i64));
+                    }
+                }
+            }
             "procnote" => {
                 let key = row.int_value("ProcNum").filter(|k| *k >= 1);
                 if let Some(procedure) = key.and_then(|k| anchors.procedures.get(k as usize - 1)) {

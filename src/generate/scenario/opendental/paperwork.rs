@@ -23,13 +23,16 @@
 //! | statement | a completed visit; PatNum the family's guarantor | sent on the visit's day |
 //! | task | a completed visit (a follow-up); KeyNum the patient (ObjectType 1) or the appointment (2) | entered on the visit's day |
 //!
-//! Six link tables follow their key instead: a treatment plan's attached procedures
+//! Nine link tables follow their key instead: a treatment plan's attached procedures
 //! (`treatplanattach`) and its printed lines (`proctp`, dated with the plan) are procedures of the
 //! plan's patient, planned or done from the plan's visit on; a procedure note (`procnote`) is about
 //! its procedure's patient, written on the procedure's day; a claim snapshot (`claimsnapshot`)
 //! repeats its claim line's procedure, fee and estimates, taken when the claim was sent; a claim's
 //! tracking entries (`claimtracking`) are dated between its sending and its receipt; a task's
-//! history rows (`taskhist`) repeat what their task names and when it was entered.
+//! history rows (`taskhist`) repeat what their task names and when it was entered; a blue-book log
+//! entry (`insbluebooklog`) carries its claim line's fee and day; an EOB attachment (`eobattach`) is
+//! created on its check's day; a statement's lines (`statementprod`) are procedures or adjustments
+//! of the statement's family.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
@@ -42,7 +45,7 @@ use crate::generate::value::Value;
 
 /// The tables anchored to visits, then the link tables that follow their key (owned when the plan
 /// has them).
-pub const PAPERWORK_TABLES: [&str; 19] = [
+pub const PAPERWORK_TABLES: [&str; 22] = [
     "commlog",
     "document",
     "sheet",
@@ -62,6 +65,9 @@ pub const PAPERWORK_TABLES: [&str; 19] = [
     "procnote",
     "claimsnapshot",
     "claimtracking",
+    "insbluebooklog",
+    "eobattach",
+    "statementprod",
 ];
 
 /// One appointment of the practice, with what paperwork needs of it (kept from the last counting
@@ -476,6 +482,13 @@ pub fn build_tracking(practice: &Practice, index: u64, claim: &ClaimFact, row: &
     let mut rng = StreamKey::new(practice.seed, "opendental", "claim-tracking").stream(index);
     let day = claim.sent + Duration::days(rng.gen_range(0..=span));
     restamp(row, "DateTimeEntry", day, yesterday);
+}
+
+/// Fills insbluebooklog `row` from its claim line: the line's fee as the allowed fee, entered the
+/// day the claim was sent.
+pub fn build_bluebook_log(practice: &Practice, line: &LineFact, row: &mut Row) {
+    row.set("AllowedFee", money(line.fee));
+    restamp(row, "DateTEntry", line.day, practice.setup.clock.end);
 }
 
 #[cfg(test)]
