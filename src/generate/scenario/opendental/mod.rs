@@ -945,12 +945,12 @@ impl RowSource for PracticeSource {
             "operatory" => rows::build_operatory(&self.practice, index, &mut row),
             "insverifyhist" => {
                 // A history row repeats what its verification verifies.
-                let parent = row.int_value("InsVerifyNum").filter(|k| *k >= 1);
-                if let (Some(key), Some(verification)) = (parent, &self.parent) {
+                let parent = row.key_index("InsVerifyNum");
+                if let (Some(parent), Some(verification)) = (parent, &self.parent) {
                     let (generator, columns) = verification;
-                    let base = generator.row(key as u64 - 1);
+                    let base = generator.row(parent as u64);
                     let mut parent_row = rows::Row::new(columns, base);
-                    rows::build_verification(&self.practice, key as usize - 1, &mut parent_row);
+                    rows::build_verification(&self.practice, parent, &mut parent_row);
                     row.copy_from(&parent_row, &["VerifyType", "FKey"]);
                 }
             }
@@ -986,29 +986,29 @@ impl RowSource for PaperworkSource {
         match self.table.as_str() {
             table @ ("treatplanattach" | "proctp") => {
                 // The plan's visit, as the treatplan row of that key was anchored.
-                let plan = row.int_value("TreatPlanNum").filter(|k| *k >= 1);
-                if let Some(visit) = plan.and_then(|k| anchors.visit("treatplan", k as u64 - 1, plans)) {
+                let plan = row.key_index("TreatPlanNum");
+                if let Some(visit) = plan.and_then(|i| anchors.visit("treatplan", i as u64, plans)) {
                     let rows = self.cache.get(practice, visit.family as usize);
                     paperwork::build_attachment(practice, table, index, visit, &rows, &mut row);
                 }
             }
             "claimsnapshot" => {
-                let key = row.int_value("ClaimProcNum").filter(|k| *k >= 1);
-                if let Some(line) = key.and_then(|k| anchors.lines.get(k as usize - 1)) {
+                let key = row.key_index("ClaimProcNum");
+                if let Some(line) = key.and_then(|i| anchors.lines.get(i)) {
                     paperwork::build_snapshot(practice, line, &mut row);
                 }
             }
             "claimtracking" => {
-                let key = row.int_value("ClaimNum").filter(|k| *k >= 1);
-                if let Some(claim) = key.and_then(|k| anchors.claims.get(k as usize - 1)) {
+                let key = row.key_index("ClaimNum");
+                if let Some(claim) = key.and_then(|i| anchors.claims.get(i)) {
                     paperwork::build_tracking(practice, index, claim, &mut row);
                 }
             }
             "taskhist" => {
-                let task = row.int_value("TaskNum").filter(|k| *k >= 1);
+                let task = row.key_index("TaskNum");
                 let tasks = practice.paperwork_rows.get("task").copied().unwrap_or(0);
-                if let (Some(key), Some((generator, columns))) = (task, &self.parent) {
-                    let index = key as u64 - 1;
+                if let (Some(task), Some((generator, columns))) = (task, &self.parent) {
+                    let index = task as u64;
                     if let Some(visit) = anchors.visit("task", index, tasks) {
                         let mut task = rows::Row::new(columns, generator.row(index));
                         paperwork::build(practice, "task", index, visit, &mut task);
@@ -1029,15 +1029,15 @@ impl RowSource for PaperworkSource {
                 }
             }
             "insbluebooklog" => {
-                let key = row.int_value("ClaimProcNum").filter(|k| *k >= 1);
-                if let Some(line) = key.and_then(|k| anchors.lines.get(k as usize - 1)) {
+                let key = row.key_index("ClaimProcNum");
+                if let Some(line) = key.and_then(|i| anchors.lines.get(i)) {
                     paperwork::build_bluebook_log(practice, line, &mut row);
                 }
             }
             "eobattach" => {
                 // Scanned when the check came in.
-                let key = row.int_value("ClaimPaymentNum").filter(|k| *k >= 1);
-                if let Some(((day, _), _)) = key.and_then(|k| practice.checks.get(k as usize - 1)) {
+                let key = row.key_index("ClaimPaymentNum");
+                if let Some(((day, _), _)) = key.and_then(|i| practice.checks.get(i)) {
                     let yesterday = practice.setup.clock.end;
                     if let Some(Value::Timestamp(t)) = row.get("DateTCreated") {
                         let stamp = (*day).min(yesterday).and_time(t.time());
@@ -1049,8 +1049,8 @@ impl RowSource for PaperworkSource {
                 // A line of the statement's family: one of its procedures (ProdType 0) or
                 // adjustments (1), by the row's key.
                 let statements = practice.paperwork_rows.get("statement").copied().unwrap_or(0);
-                let statement = row.int_value("StatementNum").filter(|k| *k >= 1);
-                let visit = statement.and_then(|k| anchors.visit("statement", k as u64 - 1, statements));
+                let statement = row.key_index("StatementNum");
+                let visit = statement.and_then(|i| anchors.visit("statement", i as u64, statements));
                 let target = match row.int_value("ProdType") {
                     Some(0) => Some("procedurelog"),
                     Some(1) => Some("adjustment"),
@@ -1067,8 +1067,8 @@ impl RowSource for PaperworkSource {
                 }
             }
             "procnote" => {
-                let key = row.int_value("ProcNum").filter(|k| *k >= 1);
-                if let Some(procedure) = key.and_then(|k| anchors.procedures.get(k as usize - 1)) {
+                let key = row.key_index("ProcNum");
+                if let Some(procedure) = key.and_then(|i| anchors.procedures.get(i)) {
                     paperwork::build_note(practice, procedure, &mut row);
                 }
             }

@@ -40,6 +40,11 @@ impl<'c> Row<'c> {
         }
     }
 
+    /// The 0-based index of the row a positive key column names (key - 1), if it names one.
+    pub fn key_index(&self, column: &str) -> Option<usize> {
+        self.int_value(column).filter(|k| *k >= 1).map(|k| k as usize - 1)
+    }
+
     /// Copies `columns` from another row (of another table).
     pub fn copy_from(&mut self, other: &Row, columns: &[&str]) {
         for column in columns {
