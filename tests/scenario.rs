@@ -376,6 +376,13 @@ const CHECKS: &[(&str, &str)] = &[
                      join raw.patient q on q."PatNum" = p."PatNum" where q."Guarantor" <> s."PatNum")
            + (select count(*) from raw.eobattach e join raw.claimpayment c using ("ClaimPaymentNum")
                      where e."DateTCreated" >= '1900-01-02' and e."DateTCreated"::date <> c."CheckDate")
+           + (select count(*) from raw.insbluebook b where not exists (select 1 from raw.claimproc c
+                     where c."ProcNum" = b."ProcNum" and c."ClaimNum" = b."ClaimNum" and c."PlanNum" = b."PlanNum"
+                       and c."Status" = 1 and c."InsPayAmt" = b."InsPayAmt"))
+           + (select count(*) from raw.insbluebook b join raw.insplan i using ("PlanNum")
+                     where i."CarrierNum" <> b."CarrierNum")
+           + (select count(*) from raw.insplan i where i."IsHidden"
+                     and exists (select 1 from raw.inssub s where s."PlanNum" = i."PlanNum"))
            + (select count(*) from raw.claimtracking x join raw.claim c using ("ClaimNum")
                      where x."DateTimeEntry" >= '1900-01-02' and x."DateTimeEntry"::date < c."DateSent")"#,
     ),

@@ -75,7 +75,7 @@ pub const VERIFICATION_TABLES: [&str; 2] = ["insverify", "insverifyhist"];
 /// The owned tables whose rows belong to the whole practice rather than to one family: the
 /// checks (claimpayment, a family table whose rows are bundled across families), the calendar,
 /// the verifications and the set-up.
-pub const PRACTICE_TABLES: [&str; 7] = [
+pub const PRACTICE_TABLES: [&str; 8] = [
     "claimpayment",
     "schedule",
     "scheduleop",
@@ -83,13 +83,16 @@ pub const PRACTICE_TABLES: [&str; 7] = [
     "insverifyhist",
     "provider",
     "operatory",
+    "insplan",
 ];
 
 /// The practice's set-up tables the simulation shapes (owned when the plan has them): providers
 /// (hygienists are OpenDental's secondary providers; whoever sees patients is not hidden) and
 /// chairs (in use: not hidden, a hygiene chair when most of its visits are hygiene visits, with
-/// the dentist and hygienist seen there most). Their other columns are the generic generator's.
-pub const SETUP_TABLES: [&str; 2] = ["provider", "operatory"];
+/// the dentist and hygienist seen there most) and insurance plans (each with the carrier the
+/// simulation bills, none hidden: patients hold them). Their other columns are the generic
+/// generator's.
+pub const SETUP_TABLES: [&str; 3] = ["provider", "operatory", "insplan"];
 
 /// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
 /// (dbt_dental_models.md §3.8, `stg_opendental__recall` 5,000-15,000, error severity).
@@ -618,6 +621,7 @@ impl Practice {
                     appointment: at("appointment"),
                     patient: at("patient"),
                     procedure: at("procedurelog"),
+                    claim: at("claim"),
                 };
                 t.anchors.add(family, &rows, setup.clock.end, start);
                 t.bookings
@@ -662,6 +666,7 @@ impl Practice {
             "insverifyhist" => self.verifications.1,
             "provider" => self.setup.providers as u64,
             "operatory" => self.setup.operatories as u64,
+            "insplan" => self.setup.plans.len() as u64,
             other => unreachable!("{other} is not a practice table"),
         }
     }
@@ -943,6 +948,11 @@ impl RowSource for PracticeSource {
             "insverify" => rows::build_verification(&self.practice, index, &mut row),
             "provider" => rows::build_provider(&self.practice, index, &mut row),
             "operatory" => rows::build_operatory(&self.practice, index, &mut row),
+            "insplan" => {
+                let plan = index as u32 + 1;
+                row.int("CarrierNum", self.practice.setup.carrier_of(plan) as i64);
+                row.flag("IsHidden", false);
+            }
             "insverifyhist" => {
                 // A history row repeats what its verification verifies.
                 let parent = row.key_index("InsVerifyNum");
@@ -1028,6 +1038,7 @@ impl RowSource for PaperworkSource {
                     }
                 }
             }
+            "insbluebook" => paperwork::build_bluebook(practice, index, self.rows, &mut row),
             "insbluebooklog" => {
                 let key = row.key_index("ClaimProcNum");
                 if let Some(line) = key.and_then(|i| anchors.lines.get(i)) {

@@ -23,13 +23,15 @@
 //! | statement | a completed visit; PatNum the family's guarantor | sent on the visit's day |
 //! | task | a completed visit (a follow-up); KeyNum the patient (ObjectType 1) or the appointment (2) | entered on the visit's day |
 //!
-//! Nine link tables follow their key instead: a treatment plan's attached procedures
+//! Ten link tables follow their key (the blue book: the received claim lines) instead: a treatment plan's attached procedures
 //! (`treatplanattach`) and its printed lines (`proctp`, dated with the plan) are procedures of the
 //! plan's patient, planned or done from the plan's visit on; a procedure note (`procnote`) is about
 //! its procedure's patient, written on the procedure's day; a claim snapshot (`claimsnapshot`)
 //! repeats its claim line's procedure, fee and estimates, taken when the claim was sent; a claim's
 //! tracking entries (`claimtracking`) are dated between its sending and its receipt; a task's
-//! history rows (`taskhist`) repeat what their task names and when it was entered; a blue-book log
+//! history rows (`taskhist`) repeat what their task names and when it was entered; the insurance
+//! blue book (`insbluebook`) records received claim lines (spread evenly over them: procedure, code,
+//! plan, carrier, claim, the amount paid); a blue-book log
 //! entry (`insbluebooklog`) carries its claim line's fee and day; an EOB attachment (`eobattach`) is
 //! created on its check's day; a statement's lines (`statementprod`) are procedures or adjustments
 //! of the statement's family.
@@ -45,7 +47,7 @@ use crate::generate::value::Value;
 
 /// The tables anchored to visits, then the link tables that follow their key (owned when the plan
 /// has them).
-pub const PAPERWORK_TABLES: [&str; 22] = [
+pub const PAPERWORK_TABLES: [&str; 23] = [
     "commlog",
     "document",
     "sheet",
@@ -65,6 +67,7 @@ pub const PAPERWORK_TABLES: [&str; 22] = [
     "procnote",
     "claimsnapshot",
     "claimtracking",
+    "insbluebook",
     "insbluebooklog",
     "eobattach",
     "statementprod",
@@ -116,6 +119,14 @@ pub struct LineFact {
     pub secondary: Option<bool>,
     /// The day the claim was sent, else the procedure's.
     pub day: NaiveDate,
+    /// The procedure's code and day, the plan, the claim's key and the amount paid on the line.
+    pub code: u32,
+    pub proc_date: NaiveDate,
+    pub plan: u32,
+    pub claim: Option<u32>,
+    pub paid: i64,
+    /// The day the claim was received, for a received line (Status 1).
+    pub received: Option<NaiveDate>,
 }
 
 /// A claim, as its tracking entries need it.
@@ -131,6 +142,7 @@ pub struct FamilyStart {
     pub appointment: u64,
     pub patient: u64,
     pub procedure: u64,
+    pub claim: u64,
 }
 
 /// The appointments dated by yesterday, and the candidates of each anchoring (indices into
@@ -157,6 +169,8 @@ pub struct Anchors {
     pub procedures: Vec<ProcedureFact>,
     pub lines: Vec<LineFact>,
     pub claims: Vec<ClaimFact>,
+    /// The received claim lines (indices into `lines`): the insurance blue book's entries.
+    pub received_lines: Vec<u32>,
 }
 
 impl Anchors {
@@ -168,17 +182,27 @@ impl Anchors {
                 patient: patient_key(p.patient),
                 date: p.date,
             }));
-        self.lines.extend(rows.claimprocs.iter().map(|line| {
+        for line in &rows.claimprocs {
             let claim = line.claim.map(|c| &rows.claims[c as usize]);
-            LineFact {
+            let received = claim.and_then(|c| c.received).filter(|_| line.status == 1);
+            if received.is_some() {
+                self.received_lines.push(self.lines.len() as u32);
+            }
+            self.lines.push(LineFact {
                 procedure: (start.procedure + line.procedure as u64 + 1) as u32,
                 fee: line.fee,
                 estimate: line.estimate,
                 write_off: line.write_off_estimate,
                 secondary: claim.map(|c| c.secondary),
                 day: claim.map_or(line.proc_date, |c| c.sent),
-            }
-        }));
+                code: rows.procedures[line.procedure as usize].code,
+                proc_date: line.proc_date,
+                plan: line.plan,
+                claim: line.claim.map(|c| (start.claim + c as u64 + 1) as u32),
+                paid: line.paid,
+                received,
+            });
+        }
         self.claims.extend(rows.claims.iter().map(|c| ClaimFact {
             sent: c.sent,
             received: c.received,
@@ -482,6 +506,34 @@ pub fn build_tracking(practice: &Practice, index: u64, claim: &ClaimFact, row: &
     let mut rng = StreamKey::new(practice.seed, "opendental", "claim-tracking").stream(index);
     let day = claim.sent + Duration::days(rng.gen_range(0..=span));
     restamp(row, "DateTimeEntry", day, yesterday);
+}
+
+/// Fills insbluebook row `index` of `rows` from a received claim line (spread evenly over them):
+/// the procedure, its code and day, the plan and its carrier, the claim and its type, what the
+/// carrier paid, entered the day the claim was received.
+pub fn build_bluebook(practice: &Practice, index: u64, rows: u64, row: &mut Row) {
+    let anchors = &practice.anchors;
+    let candidates = &anchors.received_lines;
+    if candidates.is_empty() || rows == 0 {
+        return;
+    }
+    let position = (index as u128 * candidates.len() as u128 / rows as u128) as usize;
+    let line = &anchors.lines[candidates[position.min(candidates.len() - 1)] as usize];
+    let setup = &practice.setup;
+    row.set("ProcNum", Value::Int(line.procedure as i64));
+    row.set("ProcCodeNum", Value::Int(line.code as i64));
+    row.set("PlanNum", Value::Int(line.plan as i64));
+    row.set("CarrierNum", Value::Int(setup.carrier_of(line.plan) as i64));
+    row.set("ClaimNum", Value::Int(line.claim.unwrap_or(0) as i64));
+    row.set("ProcDate", Value::Date(line.proc_date));
+    row.set("InsPayAmt", money(line.paid.max(0)));
+    if let Some(secondary) = line.secondary {
+        let kind = if secondary { "S" } else { "P" };
+        row.set("ClaimType", Value::Text(kind.to_string()));
+    }
+    if let Some(received) = line.received {
+        restamp(row, "DateTEntry", received, setup.clock.end);
+    }
 }
 
 /// Fills insbluebooklog `row` from its claim line: the line's fee as the allowed fee, entered the

@@ -61,7 +61,7 @@ impl<'c> Row<'c> {
             .map(|p| &self.values[p])
     }
 
-    fn int(&mut self, column: &str, value: i64) {
+    pub fn int(&mut self, column: &str, value: i64) {
         self.set(column, Value::Int(value));
     }
 
@@ -73,7 +73,7 @@ impl<'c> Row<'c> {
         self.set(column, Value::Text(value.to_string()));
     }
 
-    fn flag(&mut self, column: &str, value: bool) {
+    pub fn flag(&mut self, column: &str, value: bool) {
         self.set(column, Value::Bool(value));
     }
 
