@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::PgConnection;
 
 use super::privacy::{identifying_by_name, is_birth_date};
+use super::stats::PERCENTILE_ARRAY;
 use super::{IntrospectError, Session};
 use crate::db::quote_ident;
 use crate::profile::{Behaviour, Distribution, TableStructure};
@@ -63,7 +64,7 @@ pub async fn measure(
         let (earlier, later) = (quote_ident(lag.earlier), quote_ident(lag.later));
         let sql = format!(
             "select count(*), min(d)::float8, max(d)::float8, avg(d)::float8,
-                    percentile_cont(array[0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]::float8[]) within group (order by d)
+                    percentile_cont({PERCENTILE_ARRAY}) within group (order by d)
              from (select ({later}::date - {earlier}::date) as d from {}
                    where {earlier} >= '1900-01-02' and {later} >= '1900-01-02') lags
              where d >= 0",
@@ -77,24 +78,12 @@ pub async fn measure(
         if (rows as u64) < session.options.min_group_size.max(1) {
             continue;
         }
-        if let (Some(min), Some(max), Some(mean), Some(p)) = (min, max, mean, percentiles) {
-            if p.len() == 7 {
-                measured.insert(
-                    lag.name.to_string(),
-                    Behaviour {
-                        distribution: Distribution::from_parts(
-                            min,
-                            max,
-                            mean,
-                            [p[0], p[1], p[2], p[3], p[4], p[5], p[6]],
-                        ),
-                        source: format!(
-                            "introspect: {}.{} - {} in days over {rows} rows",
-                            lag.table, lag.later, lag.earlier
-                        ),
-                    },
-                );
-            }
+        if let Some(distribution) = Distribution::from_measured(min, max, mean, percentiles) {
+            let source = format!(
+                "introspect: {}.{} - {} in days over {rows} rows",
+                lag.table, lag.later, lag.earlier
+            );
+            measured.insert(lag.name.to_string(), Behaviour { distribution, source });
         }
     }
     Ok(measured)

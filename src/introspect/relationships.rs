@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::PgConnection;
 
 use super::opendental::Map;
-use super::stats::Source;
+use super::stats::{Source, PERCENTILE_ARRAY};
 use super::{IntrospectError, Session};
 use crate::db::{quote_ident, quote_literal};
 use crate::profile::{
@@ -277,7 +277,7 @@ pub(crate) async fn confirm(
     };
     let sql = format!(
         "select min(n)::float8, max(n)::float8, avg(n)::float8,
-                percentile_cont(array[0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]::float8[]) within group (order by n)
+                percentile_cont({PERCENTILE_ARRAY}) within group (order by n)
          from (select {c} as k, count(*) as n from {} where {valid} {child_and}
                  and exists (select 1 from {parent_relation} p where {p_cmp} = {c_cmp}{parent_and}) group by 1) g",
         child_source.aliased("c")
@@ -287,15 +287,8 @@ pub(crate) async fn confirm(
             .fetch_one(&mut *connection)
             .await
             .map_err(|error| session.error(error, &context))?;
-    if let (Some(min), Some(max), Some(mean), Some(p)) = (min, max, mean, percentiles) {
-        if p.len() == 7 {
-            relationship.children_per_parent = Some(Distribution::from_parts(
-                min,
-                max,
-                mean,
-                [p[0], p[1], p[2], p[3], p[4], p[5], p[6]],
-            ));
-        }
+    if let Some(distribution) = Distribution::from_measured(min, max, mean, percentiles) {
+        relationship.children_per_parent = Some(distribution);
     }
     if child_source.sample_percent.is_none() {
         let parent_filter_where = relationship
@@ -331,7 +324,7 @@ pub(crate) async fn confirm(
         let pd = format!("p.{}", quote_ident(&parent_date));
         let sql = format!(
             "select min(d)::float8, max(d)::float8, avg(d)::float8,
-                    percentile_cont(array[0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]::float8[]) within group (order by d)
+                    percentile_cont({PERCENTILE_ARRAY}) within group (order by d)
              from (select ({cd}::date - {pd}::date) as d
                    from {} join {parent_relation} p on {p_cmp} = {c_cmp}{parent_and}
                    where {valid} {child_and} and {cd} >= '1900-01-02' and {pd} >= '1900-01-02') lags",
@@ -342,19 +335,12 @@ pub(crate) async fn confirm(
                 .fetch_one(&mut *connection)
                 .await
                 .map_err(|error| session.error(error, &context))?;
-        if let (Some(min), Some(max), Some(mean), Some(p)) = (min, max, mean, percentiles) {
-            if p.len() == 7 {
-                relationship.lag = Some(Lag {
-                    child_column: child_date,
-                    parent_column: parent_date,
-                    days: Distribution::from_parts(
-                        min,
-                        max,
-                        mean,
-                        [p[0], p[1], p[2], p[3], p[4], p[5], p[6]],
-                    ),
-                });
-            }
+        if let Some(days) = Distribution::from_measured(min, max, mean, percentiles) {
+            relationship.lag = Some(Lag {
+                child_column: child_date,
+                parent_column: parent_date,
+                days,
+            });
         }
     }
     Ok(relationship)

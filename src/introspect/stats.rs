@@ -10,7 +10,6 @@ use sqlx::{PgConnection, Row};
 use super::privacy::{identifying_by_kind, identifying_by_name, is_birth_date};
 use super::{IntrospectError, Session};
 use crate::db::quote_ident;
-use crate::profile::stats::PERCENTILES;
 use crate::profile::{
     round, Categories, ColumnKind, ColumnStats, Distribution, TableStats, TableStructure, Temporal,
 };
@@ -22,7 +21,7 @@ const MAPPED_CATEGORICAL_MAX_DISTINCT: i64 = 1000;
 /// Columns per aggregate query (PostgreSQL allows 1,664 result columns).
 const COLUMNS_PER_QUERY: usize = 24;
 
-const PERCENTILE_ARRAY: &str = "array[0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]::float8[]";
+pub(crate) const PERCENTILE_ARRAY: &str = "array[0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99]::float8[]";
 
 /// How a column is treated.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -302,12 +301,7 @@ impl ColumnPlan {
             let max: Option<f64> = row.try_get(start + 1).ok().flatten();
             let mean: Option<f64> = row.try_get(start + 2).ok().flatten();
             let percentiles: Option<Vec<f64>> = row.try_get(start + 3).ok().flatten();
-            match (min, max, mean, percentiles) {
-                (Some(min), Some(max), Some(mean), Some(p)) if p.len() == PERCENTILES.len() => Some(
-                    Distribution::from_parts(min, max, mean, [p[0], p[1], p[2], p[3], p[4], p[5], p[6]]),
-                ),
-                _ => None,
-            }
+            Distribution::from_measured(min, max, mean, percentiles)
         };
         match self.treatment {
             Treatment::Identifying => {

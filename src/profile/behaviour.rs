@@ -4,9 +4,10 @@
 //! column: how far ahead appointments are booked, how long before a visit the reminder goes out,
 //! how many patients wait for their insurance before paying, how instalments are spaced. Each is a
 //! named distribution in the profile, with its provenance. `introspect` measures the ones it can
-//! from aggregates (the booking lead, from `appointment.SecDateTEntry` and `AptDateTime`); the
-//! built-in profile's calibration authors the rest, and an introspected profile takes what it
-//! lacks from the built-in one (`complete_from`). The simulation reads them here and nowhere else.
+//! from aggregates (the booking lead, `appointment.AptDateTime - SecDateTEntry`, and the claim send
+//! lag, `claim.DateSent - DateService`); the built-in profile's calibration authors the rest, and an
+//! introspected profile takes what it lacks from the built-in one (`complete_from`). The
+//! simulation reads them through `setup::Behaviours` and has no such constant of its own.
 
 use std::collections::BTreeMap;
 

@@ -118,6 +118,22 @@ impl Distribution {
         }
     }
 
+    /// A distribution read from a query's min, max, mean and `PERCENTILES` array; None when the
+    /// query found no values.
+    pub fn from_measured(
+        min: Option<f64>,
+        max: Option<f64>,
+        mean: Option<f64>,
+        percentiles: Option<Vec<f64>>,
+    ) -> Option<Self> {
+        match (min, max, mean, percentiles) {
+            (Some(min), Some(max), Some(mean), Some(p)) if p.len() == PERCENTILES.len() => Some(
+                Self::from_parts(min, max, mean, [p[0], p[1], p[2], p[3], p[4], p[5], p[6]]),
+            ),
+            _ => None,
+        }
+    }
+
     /// The share of values at or below `x` (the inverse of [`Distribution::quantile`]).
     pub fn cdf(&self, x: f64) -> f64 {
         let points = self.points();
