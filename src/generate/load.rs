@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 
 use super::generic::{Clock, TableGenerator};
-use super::plan::{self, ParentKeys, Plan, Source};
+use super::plan::{self, Plan};
 use super::quirks::{self, QuirkReport};
 use super::scenario::{self, Adaptation, RowSource};
 use super::value::{push_copy_row, push_csv_header, push_csv_row};
@@ -136,14 +136,7 @@ fn row_sources(
         if let Some(source) = owned.get(&table_plan.name) {
             table_plan.rows = source.rows();
         }
-        for column in &mut table_plan.columns {
-            if let Source::Parent(parent) = &mut column.source {
-                if let (Some(source), ParentKeys::Range(_)) = (owned.get(&parent.parent_table), &parent.keys)
-                {
-                    parent.keys = ParentKeys::Range(source.rows());
-                }
-            }
-        }
+        table_plan.resize_parent_ranges(|parent| owned.get(parent).map(|source| source.rows()));
     }
     let sources = adjusted
         .tables

@@ -82,6 +82,20 @@ pub struct TablePlan {
     pub columns: Vec<ColumnPlan>,
 }
 
+impl TablePlan {
+    /// Keys drawn from a range (1..n) into the tables `rows_of` knows range over their actual
+    /// rows instead of the plan's targets (a scenario's tables may land above or below them).
+    pub fn resize_parent_ranges(&mut self, rows_of: impl Fn(&str) -> Option<u64>) {
+        for column in &mut self.columns {
+            if let Source::Parent(parent) = &mut column.source {
+                if let (Some(rows), ParentKeys::Range(_)) = (rows_of(&parent.parent_table), &parent.keys) {
+                    parent.keys = ParentKeys::Range(rows);
+                }
+            }
+        }
+    }
+}
+
 /// The whole plan, tables in dependency order (parents first).
 #[derive(Debug, Clone)]
 pub struct Plan {

@@ -924,7 +924,7 @@ fn settle_visit(
         if !covered.is_empty() {
             // Sent the profile's claim lag after the visit, and by yesterday (a claim on the books
             // has been sent).
-            let send = setup.behaviour.claim_send.quantile(rng.gen()).round().max(0.0) as i64;
+            let send = super::setup::days(&setup.behaviour.claim_send, rng);
             let sent = (date + Duration::days(send)).min(clock.end.max(date));
             let mut received = setup.lagged(
                 rng,
@@ -1254,7 +1254,7 @@ fn secondary_insurance(
         }
         return;
     };
-    let send = setup.behaviour.claim_send.quantile(rng.gen()).round().max(0.0) as i64;
+    let send = super::setup::days(&setup.behaviour.claim_send, rng);
     let sent =
         Setup::next_on(primary_day + Duration::days(send), &setup.by_weekday).min(clock.end.max(primary_day));
     let received = setup.lagged(rng, sent, &setup.claim_lag, &setup.check_weekday);

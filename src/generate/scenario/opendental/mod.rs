@@ -775,15 +775,7 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
         .iter_mut()
         .filter(|t| owned.contains(&t.name.as_str()))
     {
-        for column in &mut table_plan.columns {
-            if let crate::generate::plan::Source::Parent(parent) = &mut column.source {
-                if let (Some(rows), crate::generate::plan::ParentKeys::Range(_)) =
-                    (rows_of(&parent.parent_table), &parent.keys)
-                {
-                    parent.keys = crate::generate::plan::ParentKeys::Range(rows);
-                }
-            }
-        }
+        table_plan.resize_parent_ranges(rows_of);
     }
     let plan = &plan;
     for name in owned {
@@ -1049,11 +1041,7 @@ impl RowSource for PaperworkSource {
                 // Scanned when the check came in.
                 let key = row.key_index("ClaimPaymentNum");
                 if let Some(((day, _), _)) = key.and_then(|i| practice.checks.get(i)) {
-                    let yesterday = practice.setup.clock.end;
-                    if let Some(Value::Timestamp(t)) = row.get("DateTCreated") {
-                        let stamp = (*day).min(yesterday).and_time(t.time());
-                        row.set("DateTCreated", Value::Timestamp(stamp));
-                    }
+                    paperwork::restamp(&mut row, "DateTCreated", *day, practice.setup.clock.end);
                 }
             }
             "statementprod" => {

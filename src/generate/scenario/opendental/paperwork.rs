@@ -333,8 +333,8 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &
         if matches!(kind, "APPT" | "RECALL") {
             // The notice goes out the reminder lead before the visit, once it was booked.
             let mut rng = StreamKey::new(practice.seed, "opendental", "reminder").stream(index);
-            let lead = setup.behaviour.reminder_lead.quantile(rng.gen());
-            day = (day - Duration::days(lead.round().max(0.0) as i64)).max(visit.booked);
+            let lead = super::setup::days(&setup.behaviour.reminder_lead, &mut rng);
+            day = (day - Duration::days(lead)).max(visit.booked);
             before = Some(when - Duration::minutes(30));
             let what = if kind == "APPT" { "Appointment" } else { "Recall" };
             let at = when.format("%Y-%m-%d %H:%M");
@@ -474,7 +474,7 @@ fn money(cents: i64) -> Value {
 }
 
 /// The row's own time of day on `day` (never after yesterday), when the row holds a real stamp.
-fn restamp(row: &mut Row, column: &str, day: NaiveDate, yesterday: NaiveDate) {
+pub fn restamp(row: &mut Row, column: &str, day: NaiveDate, yesterday: NaiveDate) {
     if let Some(Value::Timestamp(t)) = row.get(column) {
         if real(t.date()) {
             let stamp = day.min(yesterday).and_time(t.time());

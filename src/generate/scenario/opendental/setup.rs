@@ -344,6 +344,11 @@ pub struct Setup {
     pub intensity: Intensity,
 }
 
+/// A whole number of days (not negative) drawn from a distribution in days.
+pub fn days(lag: &Distribution, rng: &mut ChaCha8Rng) -> i64 {
+    lag.quantile(rng.gen()).round().max(0.0) as i64
+}
+
 /// The behaviours the simulation reads (`profile::behaviour`): the profile's, or the built-in
 /// profile's where a profile was never completed.
 #[derive(Debug, Clone)]
@@ -1039,15 +1044,14 @@ impl Setup {
     /// that far, or else it is the longest lead there is (and at most yesterday).
     pub fn booking_day(&self, rng: &mut ChaCha8Rng, date: NaiveDate, future: bool) -> NaiveDate {
         let lead = &self.behaviour.booking_lead;
-        let draw = |rng: &mut ChaCha8Rng| lead.quantile(rng.gen()).round().max(0.0) as i64;
         if !future {
-            return date - Duration::days(draw(rng));
+            return date - Duration::days(days(lead, rng));
         }
         let needed = (date - self.clock.end).num_days();
         for _ in 0..16 {
-            let days = draw(rng);
-            if days >= needed {
-                return date - Duration::days(days);
+            let ahead = days(lead, rng);
+            if ahead >= needed {
+                return date - Duration::days(ahead);
             }
         }
         (date - Duration::days(lead.max.round() as i64)).min(self.clock.end)
@@ -1101,7 +1105,7 @@ impl Setup {
         let weight = |d: NaiveDate| weekday[d.weekday().num_days_from_monday() as usize] / max;
         let mut candidate = from;
         for _ in 0..32 {
-            candidate = from + Duration::days(lag.quantile(rng.gen()).round().max(0.0) as i64);
+            candidate = from + Duration::days(days(lag, rng));
             if rng.gen::<f64>() < weight(candidate) {
                 return candidate;
             }
