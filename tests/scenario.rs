@@ -397,6 +397,43 @@ const CHECKS: &[(&str, &str)] = &[
                      and exists (select 1 from raw.appointment a where a."Op" = o."OperatoryNum" and a."AptStatus" in (1, 2, 4, 5)))"#,
     ),
     (
+        "a sheet's fields follow distinct field definitions of its sheet definition; group-note items share their group's visit",
+        r#"select (select count(*) from raw.sheetfield f join raw.sheet s using ("SheetNum")
+                     left join raw.sheetfielddef d using ("SheetFieldDefNum")
+                     where d."SheetDefNum" is distinct from s."SheetDefNum")
+           + (select count(*) - count(distinct ("SheetNum", "SheetFieldDefNum")) from raw.sheetfield)
+           + (select count(*) from raw.procgroupitem i join raw.procedurelog g on g."ProcNum" = i."GroupNum"
+                     join raw.procedurelog p on p."ProcNum" = i."ProcNum"
+                     where i."ProcNum" = i."GroupNum" or g."AptNum" <> p."AptNum" or g."AptNum" = 0
+                       or g."ProcStatus" <> 2 or p."ProcStatus" <> 2)
+           + (select count(*) - count(distinct ("ProcNum", "GroupNum")) from raw.procgroupitem)"#,
+    ),
+    (
+        "patient links join two patients at the new patient's first visit; an appointment's log entry is its booking",
+        r#"select (select count(*) from raw.patientlink l where l."PatNumFrom" = l."PatNumTo"
+                     or not exists (select 1 from raw.appointment a where a."PatNum" = l."PatNumTo"
+                       and a."IsNewPatient" and a."AptStatus" = 2 and a."AptDateTime"::date = l."DateTimeLink"::date)
+                     or not exists (select 1 from raw.patient p where p."PatNum" = l."PatNumFrom"))
+           + (select count(*) from raw.entrylog e where not e."FKeyType" and not exists (select 1 from raw.appointment a
+                     where a."AptNum" = e."FKey" and a."SecDateTEntry" = e."EntryDateTime"))"#,
+    ),
+    (
+        "coinsurance benefits state what the simulation pays; a benefit names a category or a code; logins and staff",
+        r#"select (select count(*) from raw.benefit b join raw.covcat c using ("CovCatNum")
+                     where b."BenefitType" = 1 and b."Percent" <> c."DefaultPercent")
+           + (select count(*) from raw.benefit where "CovCatNum" <> 0 and ("CodeNum" <> 0 or "CodeGroupNum" <> 0))
+           + (select count(*) from raw.benefit where "PatPlanNum" <> 0
+                     or not exists (select 1 from raw.insplan i where i."PlanNum" = benefit."PlanNum"))
+           + (select count(*) from raw.benefit b join raw.claimproc c on c."PlanNum" = b."PlanNum" and c."Status" = 1
+                     join raw.procedurelog p using ("ProcNum") join raw.procedurecode pc on pc."CodeNum" = p."CodeNum"
+                     join raw.covspan s on pc."ProcCode" between s."FromCode" and s."ToCode" and s."CovCatNum" = b."CovCatNum"
+                     where b."BenefitType" = 1 and c."FeeBilled" > 0 and c."InsPayAmt" > c."FeeBilled" * b."Percent" / 100.0 + 0.01)
+           + (select count(*) from raw.userod where "ProvNum" <> 0 and "EmployeeNum" <> 0)
+           + (select count(*) - count(distinct "ProvNum") from raw.userod where "ProvNum" <> 0)
+           + (select count(*) - count(distinct "EmployeeNum") from raw.userod where "EmployeeNum" <> 0)
+           + (select count(*) from raw.employee where "ReportsTo" >= "EmployeeNum")"#,
+    ),
+    (
         "appointment notices name an appointment of the patient, 1-3 days before it (the built-in reminder lead)",
         r#"select count(*) from raw.commlog c
            where c."CommType" = 224 and not exists (select 1 from raw.appointment a

@@ -13,7 +13,8 @@
 //!    built-in profile.
 //! 4. `fidelity` judges the planted statistics within tolerance, and the demo really is unusual
 //!    (far from the built-in profile), so the test cannot pass by accident.
-//! 5. `verify` runs on the demo: its summary is printed; referential integrity must hold.
+//! 5. `verify` runs on the demo: its summary is printed; referential integrity and every
+//!    error-level rule must hold.
 //!
 //! What the simulation does not reproduce yet is printed, not asserted (see the end of the test).
 
@@ -430,5 +431,15 @@ fn a_profile_of_an_unusual_production_yields_a_demo_of_that_shape() {
         .map(|f| f["rule"].as_str().unwrap())
         .collect();
     assert!(orphans.is_empty(), "orphaned references: {orphans:?}");
+    // And every built-in rule, the dbt contract pack included, holds at error level on the demo of
+    // the planted practice too (a generic patient link joining a patient to itself once did not).
+    let errors: Vec<&str> = violated
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(errors.is_empty(), "error findings: {errors:?}");
+    assert_eq!(findings["summary"]["errors"], 0, "{}", findings["summary"]);
+    assert_eq!(code, Some(0), "{stderr}");
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
 }

@@ -28,6 +28,7 @@ pub struct Behaviour {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
     Days,
+    Minutes,
     /// A share in [0, 1].
     Fraction,
     /// A whole number of things.
@@ -35,7 +36,7 @@ pub enum Unit {
 }
 
 /// The behaviours the simulation reads: name, unit and meaning.
-pub const KNOWN: [(&str, Unit, &str); 11] = [
+pub const KNOWN: [(&str, Unit, &str); 15] = [
     (
         "claim_send_days",
         Unit::Days,
@@ -87,6 +88,26 @@ pub const KNOWN: [(&str, Unit, &str); 11] = [
         "days from a payment to the income transfer that reallocates part of it",
     ),
     (
+        "arrival_early_minutes",
+        Unit::Minutes,
+        "minutes before its start that a patient arrives (appointment.DateTimeArrived)",
+    ),
+    (
+        "check_issue_days",
+        Unit::Days,
+        "days from issuing an insurance check (claimpayment.DateIssued) to its date (CheckDate)",
+    ),
+    (
+        "schedule_entry_days",
+        Unit::Days,
+        "days before a working day that its provider schedule is entered (schedule.DateTStamp)",
+    ),
+    (
+        "coverage_before_days",
+        Unit::Days,
+        "days before the practice's history starts that a subscriber's coverage began (inssub.DateEffective)",
+    ),
+    (
         "discount_fraction",
         Unit::Fraction,
         "size of a discount or charge, as a share of the fee, for adjustment types whose name states no size",
@@ -121,6 +142,7 @@ pub fn check(name: &str, distribution: &Distribution) -> Result<(), String> {
     let (low, high) = (distribution.min, distribution.max);
     match unit {
         Unit::Days if low < 0.0 => Err(format!("behaviour {name} is in days and cannot be negative")),
+        Unit::Minutes if low < 0.0 => Err(format!("behaviour {name} is in minutes and cannot be negative")),
         Unit::Fraction if low < 0.0 || high > 1.0 => {
             Err(format!("behaviour {name} is a share and must lie in [0, 1]"))
         }
@@ -163,6 +185,8 @@ mod tests {
     fn units_are_enforced() {
         assert!(check("booking_lead_days", &uniform(1.0, 90.0)).is_ok());
         assert!(check("booking_lead_days", &uniform(-1.0, 90.0)).is_err());
+        assert!(check("arrival_early_minutes", &uniform(0.0, 14.0)).is_ok());
+        assert!(check("arrival_early_minutes", &uniform(-5.0, 14.0)).is_err());
         assert!(check("transfer_fraction", &uniform(0.1, 0.5)).is_ok());
         assert!(check("transfer_fraction", &uniform(0.1, 1.5)).is_err());
         assert!(check("instalments_max", &uniform(0.0, 4.0)).is_err());

@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::chairs::Chair;
-use super::setup::{add_interval, Setup, StatedSize, FUTURE_DAYS};
+use super::setup::{add_interval, days, Setup, StatedSize, FUTURE_DAYS};
 use crate::generate::rng::StreamKey;
 
 pub struct Patient {
@@ -63,6 +63,9 @@ pub struct Appointment {
     pub apt_type: i64,
     pub confirmed: i64,
     pub created: NaiveDateTime,
+    /// When it was booked, before the chair's start time bounded it (`created` is this, at most
+    /// a minute before the start): lets a visit recorded before seating follow its seat.
+    pub booked: NaiveDateTime,
     pub arrived: Option<NaiveDateTime>,
 }
 
@@ -325,7 +328,7 @@ pub fn simulate_family(
     // some patients carry a secondary plan.
     if family_insured && !setup.plans.is_empty() {
         let plan = pick(&mut rng, &setup.plans).num;
-        let effective = history_start - Duration::days(rng.gen_range(30..1500));
+        let effective = history_start - Duration::days(days(&setup.behaviour.coverage_before, &mut rng));
         rows.inssubs.push(InsSub {
             plan,
             subscriber: 0,
@@ -560,19 +563,19 @@ fn simulate_patient(
         // Booked the profile's booking lead ahead, during office hours (the profile's appointment
         // hours); a future appointment was booked by yesterday.
         let booked = setup.booking_day(rng, date, is_future);
-        let created = at(
+        let booked = at(
             booked.max(history_start.min(date)),
             setup.hour(rng),
             rng.gen_range(0..60),
-        )
-        .min(when - Duration::minutes(1));
+        );
+        let created = booked.min(when - Duration::minutes(1));
         // A broken appointment always carries its arrival time: without it the appointment mart
         // counts it twice (lost-appointment rate above 100%, dbt_dental_models.md §4.4 item 15).
         let arrived = match status {
             2 if rng.gen::<f64>() < setup.arrival_share => {
-                Some(when - Duration::minutes(rng.gen_range(0..15)))
+                Some(when - Duration::minutes(days(&setup.behaviour.arrival_early, rng)))
             }
-            5 => Some(when - Duration::minutes(rng.gen_range(0..15))),
+            5 => Some(when - Duration::minutes(days(&setup.behaviour.arrival_early, rng))),
             _ => None,
         };
         let apt_index = rows.appointments.len() as u32;
@@ -595,6 +598,7 @@ fn simulate_patient(
                 pick(rng, &setup.confirmed)
             },
             created,
+            booked,
             arrived,
         });
         // History: created, a few changes, and the final status.
@@ -924,7 +928,7 @@ fn settle_visit(
         if !covered.is_empty() {
             // Sent the profile's claim lag after the visit, and by yesterday (a claim on the books
             // has been sent).
-            let send = super::setup::days(&setup.behaviour.claim_send, rng);
+            let send = days(&setup.behaviour.claim_send, rng);
             let sent = (date + Duration::days(send)).min(clock.end.max(date));
             let mut received = setup.lagged(
                 rng,
@@ -1254,7 +1258,7 @@ fn secondary_insurance(
         }
         return;
     };
-    let send = super::setup::days(&setup.behaviour.claim_send, rng);
+    let send = days(&setup.behaviour.claim_send, rng);
     let sent =
         Setup::next_on(primary_day + Duration::days(send), &setup.by_weekday).min(clock.end.max(primary_day));
     let received = setup.lagged(rng, sent, &setup.claim_lag, &setup.check_weekday);

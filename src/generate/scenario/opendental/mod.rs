@@ -75,7 +75,7 @@ pub const VERIFICATION_TABLES: [&str; 2] = ["insverify", "insverifyhist"];
 /// The owned tables whose rows belong to the whole practice rather than to one family: the
 /// checks (claimpayment, a family table whose rows are bundled across families), the calendar,
 /// the verifications and the set-up.
-pub const PRACTICE_TABLES: [&str; 8] = [
+pub const PRACTICE_TABLES: [&str; 11] = [
     "claimpayment",
     "schedule",
     "scheduleop",
@@ -84,6 +84,9 @@ pub const PRACTICE_TABLES: [&str; 8] = [
     "provider",
     "operatory",
     "insplan",
+    "benefit",
+    "userod",
+    "employee",
 ];
 
 /// The practice's set-up tables the simulation shapes (owned when the plan has them): providers
@@ -91,8 +94,16 @@ pub const PRACTICE_TABLES: [&str; 8] = [
 /// chairs (in use: not hidden, a hygiene chair when most of its visits are hygiene visits, with
 /// the dentist and hygienist seen there most) and insurance plans (each with the carrier the
 /// simulation bills, none hidden: patients hold them). Their other columns are the generic
-/// generator's.
-pub const SETUP_TABLES: [&str; 3] = ["provider", "operatory", "insplan"];
+/// generator's. Also the plans' benefits (coinsurance states what the simulation pays), the users
+/// (each a provider's or a staff member's login) and the staff (reporting without cycles).
+pub const SETUP_TABLES: [&str; 6] = [
+    "provider",
+    "operatory",
+    "insplan",
+    "benefit",
+    "userod",
+    "employee",
+];
 
 /// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
 /// (dbt_dental_models.md §3.8, `stg_opendental__recall` 5,000-15,000, error severity).
@@ -667,6 +678,9 @@ impl Practice {
             "provider" => self.setup.providers as u64,
             "operatory" => self.setup.operatories as u64,
             "insplan" => self.setup.plans.len() as u64,
+            "benefit" => self.setup.benefits,
+            "userod" => self.setup.users as u64,
+            "employee" => self.setup.employees as u64,
             other => unreachable!("{other} is not a practice table"),
         }
     }
@@ -719,6 +733,9 @@ impl Practice {
 /// The scenario: owns the family tables.
 pub struct OpenDental {
     practice: Arc<Practice>,
+    /// Which sheet and field definition each sheetfield row has (when the plan has sheets, their
+    /// fields and field definitions).
+    sheet_fields: Option<Arc<paperwork::SheetFields>>,
     adaptations: Vec<super::Adaptation>,
     generators: BTreeMap<String, Arc<TableGenerator>>,
     columns: BTreeMap<String, Arc<Vec<String>>>,
@@ -800,7 +817,36 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
             ),
         );
     }
+    // A sheet's fields follow its sheet definition's field definitions (the generic rows' keys).
+    let sheet_fields = match (
+        generators.get("sheet"),
+        plan.table("sheetfielddef"),
+        plan.table("sheetfield"),
+    ) {
+        (Some(sheets), Some(defs), Some(fields)) if generators.contains_key("sheetfield") => {
+            let key_of = |generator: &TableGenerator, columns: &[String], index: u64| {
+                rows::Row::new(columns, generator.row(index))
+                    .int_value("SheetDefNum")
+                    .unwrap_or(0)
+            };
+            let sheet_defs: Vec<i64> = (0..sheets.rows())
+                .map(|i| key_of(sheets, &columns["sheet"], i))
+                .collect();
+            let def_generator = TableGenerator::new(defs, &profile.tables["sheetfielddef"], seed, clock);
+            let def_columns: Vec<String> = defs.columns.iter().map(|c| c.name.clone()).collect();
+            let field_defs: Vec<i64> = (0..defs.rows)
+                .map(|i| key_of(&def_generator, &def_columns, i))
+                .collect();
+            Some(Arc::new(paperwork::SheetFields::new(
+                &sheet_defs,
+                &field_defs,
+                fields.rows,
+            )))
+        }
+        _ => None,
+    };
     Some(Box::new(OpenDental {
+        sheet_fields,
         adaptations: practice.adaptations(plan, profile.tables["patient"].stats.row_count as f64),
         practice,
         generators,
@@ -835,6 +881,7 @@ impl Scenario for OpenDental {
                 columns: self.columns[table].clone(),
                 cache: FamilyCache::default(),
                 parent,
+                sheet_fields: self.sheet_fields.clone(),
             });
         }
         if PRACTICE_TABLES.contains(&table) {
@@ -940,6 +987,9 @@ impl RowSource for PracticeSource {
             "insverify" => rows::build_verification(&self.practice, index, &mut row),
             "provider" => rows::build_provider(&self.practice, index, &mut row),
             "operatory" => rows::build_operatory(&self.practice, index, &mut row),
+            "benefit" => rows::build_benefit(&self.practice, index, &mut row),
+            "userod" => rows::build_user(&self.practice, index, &mut row),
+            "employee" => rows::build_employee(index, &mut row),
             "insplan" => {
                 let plan = index as u32 + 1;
                 row.int("CarrierNum", self.practice.setup.carrier_of(plan) as i64);
@@ -972,6 +1022,8 @@ struct PaperworkSource {
     cache: FamilyCache,
     /// taskhist: the task generator and columns, to rebuild a history row's task.
     parent: Option<(Arc<TableGenerator>, Arc<Vec<String>>)>,
+    /// sheetfield: each field's sheet and field definition.
+    sheet_fields: Option<Arc<paperwork::SheetFields>>,
 }
 
 impl RowSource for PaperworkSource {
@@ -1062,6 +1114,30 @@ impl RowSource for PaperworkSource {
                     if to > from {
                         let key = from + index % (to - from) + 1;
                         row.set("FKey", Value::Int(key as i64));
+                    }
+                }
+            }
+            "procgroupitem" => {
+                // An item of a visit's group note: rows spread evenly over the visits' (group,
+                // item) pairs, distinct while the pairs outnumber the rows.
+                let groups = &anchors.groups;
+                if !groups.is_empty() {
+                    let at = (index as u128 * groups.len() as u128 / self.rows.max(1) as u128) as usize;
+                    let (group, item) = groups[at.min(groups.len() - 1)];
+                    row.set("GroupNum", Value::Int(group as i64));
+                    row.set("ProcNum", Value::Int(item as i64));
+                }
+            }
+            "sheetfield" => {
+                // A field of its sheet, after one of the sheet definition's field definitions,
+                // signed (when it is) on the sheet's day.
+                let sheets = practice.paperwork_rows.get("sheet").copied().unwrap_or(0);
+                let field = self.sheet_fields.as_ref().and_then(|l| l.field(index));
+                if let Some((sheet, def)) = field {
+                    row.set("SheetNum", Value::Int(sheet as i64 + 1));
+                    row.set("SheetFieldDefNum", Value::Int(def));
+                    if let Some(visit) = anchors.visit("sheet", sheet, sheets) {
+                        paperwork::restamp(&mut row, "DateTimeSig", visit.date, practice.setup.clock.end);
                     }
                 }
             }

@@ -11,6 +11,8 @@
 //! | table | anchored to | main date |
 //! |---|---|---|
 //! | commlog | any appointment dated by yesterday | the visit, or the reminder lead before it (types flagged APPT or RECALL) |
+//! | entrylog | any appointment dated by yesterday; FKey the appointment (FKeyType 0) | its booking (the appointment's SecDateTEntry) |
+//! | patientlink | a completed new-patient visit; PatNumTo the patient, PatNumFrom another member of the family (else the next patient), never the same | the visit |
 //! | document | a completed visit | the visit |
 //! | sheet | a completed visit | the visit |
 //! | perioexam | a completed hygiene visit | the visit; ProvNum its hygienist |
@@ -23,7 +25,7 @@
 //! | statement | a completed visit; PatNum the family's guarantor | sent on the visit's day |
 //! | task | a completed visit (a follow-up); KeyNum the patient (ObjectType 1) or the appointment (2) | entered on the visit's day |
 //!
-//! Ten link tables follow their key (the blue book: the received claim lines) instead: a treatment plan's attached procedures
+//! Twelve link tables follow their key (the blue book: the received claim lines) instead: a treatment plan's attached procedures
 //! (`treatplanattach`) and its printed lines (`proctp`, dated with the plan) are procedures of the
 //! plan's patient, planned or done from the plan's visit on; a procedure note (`procnote`) is about
 //! its procedure's patient, written on the procedure's day; a claim snapshot (`claimsnapshot`)
@@ -34,7 +36,10 @@
 //! plan, carrier, claim, the amount paid); a blue-book log
 //! entry (`insbluebooklog`) carries its claim line's fee and day; an EOB attachment (`eobattach`) is
 //! created on its check's day; a statement's lines (`statementprod`) are procedures or adjustments
-//! of the statement's family.
+//! of the statement's family; a sheet's fields (`sheetfield`) follow distinct field definitions of
+//! its sheet's definition ([`SheetFields`]) and are signed on the sheet's day; a group note's items
+//! (`procgroupitem`) pair a completed visit's first completed procedure (standing for the group
+//! note) with each other completed procedure of the visit ([`Anchors::groups`]).
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
@@ -47,8 +52,10 @@ use crate::generate::value::Value;
 
 /// The tables anchored to visits, then the link tables that follow their key (owned when the plan
 /// has them).
-pub const PAPERWORK_TABLES: [&str; 23] = [
+pub const PAPERWORK_TABLES: [&str; 27] = [
     "commlog",
+    "entrylog",
+    "patientlink",
     "document",
     "sheet",
     "perioexam",
@@ -71,6 +78,8 @@ pub const PAPERWORK_TABLES: [&str; 23] = [
     "insbluebooklog",
     "eobattach",
     "statementprod",
+    "sheetfield",
+    "procgroupitem",
 ];
 
 /// One appointment of the practice, with what paperwork needs of it (kept from the last counting
@@ -85,8 +94,9 @@ pub struct Visit {
     pub date: NaiveDate,
     /// Start, in minutes after midnight: the asked time, then its seat's ([`Anchors::seat`]).
     pub minute: u32,
-    /// The day it was booked.
-    pub booked: NaiveDate,
+    /// When it was booked: the appointment's SecDateTEntry once [`Anchors::seat`] bounded it to
+    /// a minute before the start.
+    pub booked: NaiveDateTime,
     pub prov: u32,
     pub hygienist: Option<u32>,
     /// The first procedure on it (family-local), if any.
@@ -171,6 +181,10 @@ pub struct Anchors {
     pub claims: Vec<ClaimFact>,
     /// The received claim lines (indices into `lines`): the insurance blue book's entries.
     pub received_lines: Vec<u32>,
+    /// Procedure groups: (group, item) procedure keys, where the group is the first completed
+    /// procedure of a completed visit and the item another completed procedure of that visit, in
+    /// family order. Every pair is distinct.
+    pub groups: Vec<(u32, u32)>,
 }
 
 impl Anchors {
@@ -214,6 +228,22 @@ impl Anchors {
                 first_procedure[a as usize].get_or_insert(i as u32);
             }
         }
+        // A visit's completed procedures, grouped under its first one.
+        let mut group_of = vec![None; rows.appointments.len()];
+        let procedure_key = |local: usize| (start.procedure + local as u64 + 1) as u32;
+        for (i, p) in rows.procedures.iter().enumerate() {
+            let Some(a) = p.appointment.map(|a| a as usize) else {
+                continue;
+            };
+            let apt = &rows.appointments[a];
+            if p.status != 2 || apt.status != 2 || apt.when.date() > yesterday {
+                continue;
+            }
+            match group_of[a] {
+                None => group_of[a] = Some(procedure_key(i)),
+                Some(group) => self.groups.push((group, procedure_key(i))),
+            }
+        }
         for (local, apt) in rows.appointments.iter().enumerate() {
             if apt.when.date() > yesterday {
                 continue;
@@ -225,7 +255,7 @@ impl Anchors {
                 patient: apt.patient,
                 date: apt.when.date(),
                 minute: chrono::Timelike::num_seconds_from_midnight(&apt.when.time()) / 60,
-                booked: apt.created.date(),
+                booked: apt.booked,
                 prov: apt.prov,
                 hygienist: apt.hygienist,
                 procedure: first_procedure[local],
@@ -258,6 +288,7 @@ impl Anchors {
             if let Some(start) = starts(*global) {
                 visit.minute = start;
             }
+            visit.booked = visit.booked.min(visit.when() - Duration::minutes(1));
         }
         self.global = Vec::new();
     }
@@ -265,11 +296,11 @@ impl Anchors {
     /// The candidates of `table`.
     fn of(&self, table: &str) -> &[u32] {
         match table {
-            "commlog" => &self.dated,
+            "commlog" | "entrylog" => &self.dated,
             "document" | "sheet" | "statement" | "task" => &self.completed,
             "perioexam" => &self.hygiene,
             "treatplan" | "allergy" | "disease" => &self.exams,
-            "refattach" | "toothinitial" => &self.new_patients,
+            "refattach" | "toothinitial" | "patientlink" => &self.new_patients,
             "rxpat" | "labcase" => &self.treatments,
             other => unreachable!("{other} is not an anchored paperwork table"),
         }
@@ -291,6 +322,8 @@ impl Anchors {
 fn main_column(table: &str) -> &'static str {
     match table {
         "commlog" => "CommDateTime",
+        "entrylog" => "EntryDateTime",
+        "patientlink" => "DateTimeLink",
         "document" => "DateCreated",
         "sheet" => "DateTimeSheet",
         "perioexam" => "ExamDate",
@@ -324,6 +357,8 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &
     let mut day = visit.date;
     // A notice is sent before the visit, even on the visit's day.
     let mut before = None;
+    // An appointment's log entry is stamped when it was booked.
+    let mut booking = None;
     if table == "commlog" {
         let kind = row
             .int_value("CommType")
@@ -334,7 +369,7 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &
             // The notice goes out the reminder lead before the visit, once it was booked.
             let mut rng = StreamKey::new(practice.seed, "opendental", "reminder").stream(index);
             let lead = super::setup::days(&setup.behaviour.reminder_lead, &mut rng);
-            day = (day - Duration::days(lead)).max(visit.booked);
+            day = (day - Duration::days(lead)).max(visit.booked.date());
             before = Some(when - Duration::minutes(30));
             let what = if kind == "APPT" { "Appointment" } else { "Recall" };
             let at = when.format("%Y-%m-%d %H:%M");
@@ -365,6 +400,35 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &
             row.set("AptNum", Value::Int(apt_key));
             row.set("PlannedAptNum", Value::Int(0));
             row.set("ProvNum", Value::Int(visit.prov as i64));
+        }
+        "entrylog" => {
+            // The log entry of an appointment (FKeyType 0) is its booking.
+            let of_appointment = matches!(row.get("FKeyType"), Some(Value::Bool(false)))
+                || row.int_value("FKeyType") == Some(0);
+            if of_appointment {
+                row.set("FKey", Value::Int(apt_key));
+                day = visit.booked.date();
+                booking = Some(visit.booked);
+            }
+        }
+        "patientlink" => {
+            // Linked at intake: the new patient's record and another one, a member of the
+            // family when it has more, else the patient next in key order.
+            let patient = practice.key("patient", family, visit.patient);
+            let t = super::table_index("patient").expect("family table");
+            let members = practice.offsets[t][family + 1] - practice.offsets[t][family];
+            let all = practice.rows(t) as i64;
+            let other = if members > 1 {
+                practice.key("patient", family, (visit.patient + 1) % members as u32)
+            } else if patient < all {
+                patient + 1
+            } else {
+                patient - 1
+            };
+            row.set("PatNumTo", Value::Int(patient));
+            if other > 0 {
+                row.set("PatNumFrom", Value::Int(other));
+            }
         }
         "statement" => {
             // Statements go to the family's guarantor.
@@ -399,7 +463,7 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &
             // A placeholder or missing main date (toothinitial's creation stamps, mostly) stays.
             match value {
                 Value::Timestamp(t) if real(t.date()) => {
-                    let stamp = day.and_time(t.time());
+                    let stamp = booking.unwrap_or(day.and_time(t.time())).min(latest);
                     *t = before.map_or(stamp, |b| stamp.min(b));
                 }
                 Value::Date(d) if real(*d) => *d = day,
@@ -543,6 +607,96 @@ pub fn build_bluebook_log(practice: &Practice, line: &LineFact, row: &mut Row) {
     restamp(row, "DateTEntry", line.day, practice.setup.clock.end);
 }
 
+/// How the sheet fields fall on sheets. A sheet filled from a sheet definition has one field per
+/// field definition of it, so a sheet's fields follow distinct field definitions of its sheet's
+/// definition (the contract's UQ(SheetNum, SheetFieldDefNum)). The fields are spread as evenly as
+/// the definitions allow (water-filling): no sheet gets more fields than its definition has field
+/// definitions, and one sheet gets at most one more than another unless its definition is the
+/// smaller. Only when every definition is used up do the remaining fields go round the sheets
+/// without a definition (SheetFieldDefNum 0).
+#[derive(Debug, Default)]
+pub struct SheetFields {
+    /// Per sheet, the index of its first field; then the field count.
+    starts: Vec<u64>,
+    /// Per sheet, the field definitions (keys) of its sheet definition, in key order.
+    defs: Vec<std::sync::Arc<[i64]>>,
+}
+
+impl SheetFields {
+    /// `sheet_defs`: each sheet's SheetDefNum; `field_defs`: each field definition's SheetDefNum
+    /// (its key is its index + 1); `fields`: the sheetfield rows.
+    pub fn new(sheet_defs: &[i64], field_defs: &[i64], fields: u64) -> Self {
+        let mut by_def: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+        for (i, def) in field_defs.iter().enumerate() {
+            by_def.entry(*def).or_default().push(i as i64 + 1);
+        }
+        let lists: std::collections::BTreeMap<i64, std::sync::Arc<[i64]>> =
+            by_def.into_iter().map(|(k, v)| (k, v.into())).collect();
+        let empty: std::sync::Arc<[i64]> = Vec::new().into();
+        let defs: Vec<_> = sheet_defs
+            .iter()
+            .map(|d| lists.get(d).cloned().unwrap_or_else(|| empty.clone()))
+            .collect();
+        let capacity: Vec<u64> = defs.iter().map(|d| d.len() as u64).collect();
+        let total: u64 = capacity.iter().sum();
+        let mut quota = if total <= fields {
+            capacity.clone()
+        } else {
+            // The lowest level whose capped sum reaches the fields.
+            let filled = |level: u64| capacity.iter().map(|c| (*c).min(level)).sum::<u64>();
+            let (mut low, mut high) = (0, capacity.iter().copied().max().unwrap_or(0));
+            while low < high {
+                let mid = (low + high) / 2;
+                if filled(mid) >= fields {
+                    high = mid;
+                } else {
+                    low = mid + 1;
+                }
+            }
+            let below = low.saturating_sub(1);
+            let mut quota: Vec<u64> = capacity.iter().map(|c| (*c).min(below)).collect();
+            let mut left = fields - quota.iter().sum::<u64>();
+            for (q, c) in quota.iter_mut().zip(&capacity) {
+                if left == 0 {
+                    break;
+                }
+                if *c > *q {
+                    *q += 1;
+                    left -= 1;
+                }
+            }
+            quota
+        };
+        // More fields than field definitions: the rest go round the sheets.
+        let extra = fields.saturating_sub(quota.iter().sum());
+        let n = quota.len() as u64;
+        if let Some(each) = extra.checked_div(n) {
+            for (i, q) in quota.iter_mut().enumerate() {
+                *q += each + u64::from((i as u64) < extra % n);
+            }
+        }
+        let mut starts = Vec::with_capacity(quota.len() + 1);
+        let mut at = 0;
+        starts.push(0);
+        for q in quota {
+            at += q;
+            starts.push(at);
+        }
+        SheetFields { starts, defs }
+    }
+
+    /// Field `index`'s sheet (its index) and field definition (0 past the definition's fields).
+    pub fn field(&self, index: u64) -> Option<(u64, i64)> {
+        if self.defs.is_empty() {
+            return None;
+        }
+        let sheet = self.starts.partition_point(|&s| s <= index).checked_sub(1)?;
+        let sheet = sheet.min(self.defs.len() - 1);
+        let k = (index - self.starts[sheet]) as usize;
+        Some((sheet as u64, self.defs[sheet].get(k).copied().unwrap_or(0)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,7 +709,7 @@ mod tests {
             patient: 0,
             date,
             minute: 480,
-            booked: date,
+            booked: date.and_time(NaiveTime::MIN),
             prov: 1,
             hygienist: None,
             procedure: None,
@@ -565,6 +719,33 @@ mod tests {
             dated: (0..n as u32).collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn sheet_fields_follow_distinct_definitions_of_their_sheet() {
+        // Sheets 0 and 2 on definition 1 (3 field definitions), sheet 1 on definition 2 (5).
+        let field_defs = [1, 2, 1, 2, 2, 1, 2, 2];
+        let layout = SheetFields::new(&[1, 2, 1], &field_defs, 9);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut per_sheet = [0; 3];
+        for i in 0..9 {
+            let (sheet, def) = layout.field(i).unwrap();
+            assert!(def > 0, "field {i} has no definition");
+            assert_eq!(field_defs[def as usize - 1], [1, 2, 1][sheet as usize]);
+            assert!(seen.insert((sheet, def)), "field {i} repeats ({sheet}, {def})");
+            per_sheet[sheet as usize] += 1;
+        }
+        assert_eq!(per_sheet, [3, 3, 3]);
+        // Eleven fields: the level rises on the sheet with room; then every definition is used.
+        let layout = SheetFields::new(&[1, 2, 1], &field_defs, 11);
+        let counts: Vec<u64> = (0..3)
+            .map(|s| (0..11).filter(|i| layout.field(*i).unwrap().0 == s).count() as u64)
+            .collect();
+        assert_eq!(counts, [3, 5, 3]);
+        // Thirteen: two more than the definitions hold, without a definition.
+        let layout = SheetFields::new(&[1, 2, 1], &field_defs, 13);
+        let undefined = (0..13).filter(|i| layout.field(*i).unwrap().1 == 0).count();
+        assert_eq!(undefined, 2);
     }
 
     #[test]

@@ -567,9 +567,10 @@ pub fn build_check(practice: &Practice, index: usize, row: &mut Row) {
     row.text("Note", "");
     row.zeros(&["ClinicNum", "DepositNum"]);
     row.text("CarrierName", &carrier_name(carrier));
-    row.date("DateIssued", Some(date - Duration::days(3)));
     row.flag("IsPartial", false);
     row.int("PayType", setup.ins_pay_type_mix.pick(&mut rng).unwrap_or(261));
+    let issued = super::setup::days(&setup.behaviour.check_issue, &mut rng);
+    row.date("DateIssued", Some(date - Duration::days(issued)));
     row.int(
         "SecUserNumEntry",
         (index % setup.users.max(1) as usize) as i64 + 1,
@@ -595,9 +596,11 @@ pub fn build_schedule(practice: &Practice, index: usize, row: &mut Row) {
     row.int("ProvNum", day.prov as i64);
     row.zeros(&["BlockoutType", "EmployeeNum", "ClinicNum", "Status"]);
     row.text("Note", "");
-    // Provider schedules are set up weeks ahead: stamped a month before the day (never after
-    // the generator's yesterday).
-    let stamp = (day.date - Duration::days(28))
+    // Provider schedules are set up ahead: entered the profile's schedule entry lead before the
+    // day (never before the history starts or after the generator's yesterday).
+    let mut rng = StreamKey::new(practice.seed, "opendental", "schedule-entry").stream(index as u64);
+    let ahead = super::setup::days(&setup.behaviour.schedule_entry, &mut rng);
+    let stamp = (day.date - Duration::days(ahead))
         .max(setup.clock.start)
         .min(setup.clock.end);
     row.stamp("DateTStamp", at(stamp, 12));
@@ -637,6 +640,78 @@ pub fn build_provider(practice: &Practice, index: usize, row: &mut Row) {
         if let Some(specialty) = specialty {
             row.int("Specialty", specialty);
         }
+    }
+}
+
+/// Fills user `index` (UserNum `index + 1`): a provider's or a staff member's login, never both.
+/// Logins go to providers and staff in proportion to their numbers, each at most one, providers
+/// and staff in key order (dentists come first); users beyond both are shared logins with
+/// neither. A login of a provider who sees patients is not hidden.
+pub fn build_user(practice: &Practice, index: usize, row: &mut Row) {
+    let setup = &practice.setup;
+    let (providers, staff) = (setup.providers as u64, setup.employees as u64);
+    let i = index as u64;
+    let (prov, employee) = if i >= providers + staff {
+        (0, 0)
+    } else {
+        // Provider logins among users 0..=i.
+        let through = (i + 1) * providers / (providers + staff);
+        if through > i * providers / (providers + staff) {
+            (through, 0)
+        } else {
+            (0, i + 1 - through)
+        }
+    };
+    row.int("ProvNum", prov as i64);
+    row.int("EmployeeNum", employee as i64);
+    let sees_patients = setup.dentists.contains(&(prov as u32)) || setup.hygienists.contains(&(prov as u32));
+    if prov > 0 && sees_patients {
+        row.flag("IsHidden", false);
+    }
+}
+
+/// Fills employee `index` (EmployeeNum `index + 1`): the first reports to nobody, every other
+/// one to an employee before it (the generic key, folded), so the chart has no cycle.
+pub fn build_employee(index: usize, row: &mut Row) {
+    let boss = match (index as i64, row.int_value("ReportsTo")) {
+        (0, _) | (_, None) => 0,
+        (_, Some(0)) => 0,
+        (i, Some(key)) => (key - 1).rem_euclid(i) + 1,
+    };
+    row.int("ReportsTo", boss);
+}
+
+/// Fills benefit `index`: a template benefit (PatPlanNum 0) of one insurance plan, the rows spread
+/// over the plans in consecutive blocks. A benefit names a coverage category or a code, never
+/// both (semantics §5.2). A coinsurance benefit (BenefitType 1) states the percentage the
+/// simulation pays: its category's (one category after another through the plan's block) or its
+/// code's; other benefits leave Percent unused (-1).
+pub fn build_benefit(practice: &Practice, index: usize, row: &mut Row) {
+    let setup = &practice.setup;
+    let plans = setup.plans.len().max(1) as u64;
+    let rows = setup.benefits.max(1);
+    let i = index as u64;
+    let plan = i * plans / rows;
+    row.int("PlanNum", plan as i64 + 1);
+    row.int("PatPlanNum", 0);
+    let by_category = row.int_value("CovCatNum").is_some_and(|c| c != 0);
+    if by_category {
+        row.int("CodeNum", 0);
+        row.int("CodeGroupNum", 0);
+    }
+    if row.int_value("BenefitType") != Some(1) {
+        row.int("Percent", -1);
+        return;
+    }
+    row.int("MonetaryAmt", -1);
+    if by_category && !setup.coverage.is_empty() {
+        let first = (plan * rows).div_ceil(plans);
+        let (category, percent) = setup.coverage[((i - first) as usize) % setup.coverage.len()];
+        row.int("CovCatNum", category);
+        row.int("Percent", percent);
+    } else {
+        let code = row.int_value("CodeNum").unwrap_or(0);
+        row.int("Percent", setup.percent(code.max(0) as u32));
     }
 }
 

@@ -244,6 +244,14 @@ pub struct Setup {
     pub hygienists: Vec<u32>,
     pub providers: u32,
     pub users: u32,
+    /// Staff who are not providers (the employee table's rows).
+    pub employees: u32,
+    /// Rows of the benefit table (the plan's target).
+    pub benefits: u64,
+    /// The coverage categories with a percentage (covcat.DefaultPercent >= 0), by CovCatNum:
+    /// what the simulation pays for the codes of their spans, and what a plan's coinsurance
+    /// benefits state.
+    pub coverage: Vec<(i64, i64)>,
     pub operatories: u32,
     pub carriers: u32,
     pub plans: Vec<PlanInfo>,
@@ -344,7 +352,8 @@ pub struct Setup {
     pub intensity: Intensity,
 }
 
-/// A whole number of days (not negative) drawn from a distribution in days.
+/// A whole number of days (not negative) drawn from a distribution in days (or of minutes from
+/// one in minutes).
 pub fn days(lag: &Distribution, rng: &mut ChaCha8Rng) -> i64 {
     lag.quantile(rng.gen()).round().max(0.0) as i64
 }
@@ -363,6 +372,10 @@ pub struct Behaviours {
     pub transfer_fraction: Distribution,
     pub transfer_lag: Distribution,
     pub discount_fraction: Distribution,
+    pub arrival_early: Distribution,
+    pub check_issue: Distribution,
+    pub schedule_entry: Distribution,
+    pub coverage_before: Distribution,
 }
 
 impl Behaviours {
@@ -393,6 +406,10 @@ impl Behaviours {
             transfer_fraction: get("transfer_fraction"),
             transfer_lag: get("transfer_lag_days"),
             discount_fraction: get("discount_fraction"),
+            arrival_early: get("arrival_early_minutes"),
+            check_issue: get("check_issue_days"),
+            schedule_entry: get("schedule_entry_days"),
+            coverage_before: get("coverage_before_days"),
         }
     }
 }
@@ -589,6 +606,8 @@ impl Setup {
             (providers - hygienist_count + 1..=providers).collect()
         };
         let users = target("userod").max(1) as u32;
+        let employees = target("employee") as u32;
+        let benefits = target("benefit");
         let operatories = target("operatory").max(1) as u32;
         let carriers = target("carrier").max(1) as u32;
         let plan_count = target("insplan").max(1) as u32;
@@ -612,6 +631,12 @@ impl Setup {
                 ))
             })
             .collect();
+        let mut coverage: Vec<(i64, i64)> = covcats
+            .iter()
+            .filter_map(|(num, percent)| Some((num.parse().ok()?, *percent)))
+            .filter(|(_, percent)| *percent >= 0)
+            .collect();
+        coverage.sort_unstable();
         let spans: Vec<(String, String, i64)> = reference_rows(profile, "covspan")
             .into_iter()
             .filter_map(|r| {
@@ -932,6 +957,9 @@ impl Setup {
             hygienists,
             providers,
             users,
+            employees,
+            benefits,
+            coverage,
             operatories,
             carriers,
             plans,
