@@ -85,4 +85,30 @@ fn the_default_demo_matches_its_committed_verify_snapshot() {
         (over_90 - 0.352).abs() < 0.05,
         "AR over 90 days: {over_90:.3} of AR at scale 1, profile 0.352"
     );
+
+    // Prepayments: about 1% of paying visits start with a deposit (the built-in prepaid_share), and
+    // what a deposit left over is a credit balance: a guarantor below zero with nothing to age.
+    let target = demo.target.clone();
+    let (deposits, payments, credits, aged_credits): (i64, i64, i64, i64) = support::block_on(
+        move || async move {
+            let mut c = target.connect().await.unwrap();
+            sqlx::query_as(
+                r#"select (select count(*) from raw.paysplit where "UnearnedType" <> 0 and "SplitAmt" > 0 and "ProcNum" = 0),
+                          (select count(*) from raw.payment where "PayType" <> 0),
+                          (select count(*) from raw.patient where "Guarantor" = "PatNum" and "BalTotal" < 0),
+                          (select count(*) from raw.patient where "Guarantor" = "PatNum" and "BalTotal" < 0
+                             and "Bal_0_30" + "Bal_31_60" + "Bal_61_90" + "BalOver90" <> 0)"#,
+            )
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+        },
+    );
+    let share = deposits as f64 / payments as f64;
+    assert!(
+        (0.003..0.02).contains(&share),
+        "{deposits} deposits of {payments} payments"
+    );
+    assert!(credits > 0, "no family has a credit balance");
+    assert_eq!(aged_credits, 0, "a family in credit has aged charges");
 }

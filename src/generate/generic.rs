@@ -8,6 +8,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use fake::faker::address::en::{CityName, StateAbbr, StreetName};
+use fake::faker::company::en::CompanyName;
 use fake::faker::lorem::en::Word;
 use fake::faker::name::en::{FirstName, LastName};
 use fake::Fake;
@@ -643,6 +644,8 @@ pub enum FakeKind {
     City,
     State,
     Zip,
+    /// A company's name (carriers, employers, pharmacies): fake's fictional companies.
+    Company,
     BirthDate,
     Words,
 }
@@ -673,6 +676,8 @@ impl FakeKind {
             FakeKind::State
         } else if has("zip") || has("postal") {
             FakeKind::Zip
+        } else if matches!(lower.as_str(), "carriername" | "empname" | "storename") {
+            FakeKind::Company
         } else {
             FakeKind::Words
         }
@@ -706,6 +711,7 @@ fn fake_text(kind: FakeKind, stats: &ColumnStats, rng: &mut ChaCha8Rng) -> Strin
         FakeKind::State => StateAbbr().fake_with_rng(rng),
         // Five digits always (the dbt project pads ZIP codes to five).
         FakeKind::Zip => format!("{:05}", rng.gen_range(1001..99951)),
+        FakeKind::Company => CompanyName().fake_with_rng(rng),
         FakeKind::BirthDate | FakeKind::Words => {
             let target = stats
                 .length

@@ -36,7 +36,7 @@ pub enum Unit {
 }
 
 /// The behaviours the simulation reads: name, unit and meaning.
-pub const KNOWN: [(&str, Unit, &str); 15] = [
+pub const KNOWN: [(&str, Unit, &str); 17] = [
     (
         "claim_send_days",
         Unit::Days,
@@ -106,6 +106,16 @@ pub const KNOWN: [(&str, Unit, &str); 15] = [
         "coverage_before_days",
         Unit::Days,
         "days before the practice's history starts that a subscriber's coverage began (inssub.DateEffective)",
+    ),
+    (
+        "prepaid_share",
+        Unit::Fraction,
+        "share of the visits a patient pays for who paid a deposit in advance (unearned income, moved onto the procedures by an income transfer; what is left over is a credit balance)",
+    ),
+    (
+        "prepay_lead_days",
+        Unit::Days,
+        "days before the visit that a deposit is paid",
     ),
     (
         "discount_fraction",

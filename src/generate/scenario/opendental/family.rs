@@ -182,12 +182,20 @@ pub struct Payment {
     pub date: NaiveDate,
     pub amount: i64,
     pub pay_type: i64,
+    /// An income transfer of a prepayment (PayNote "INCOME TRANSFER", dbt_dental_models.md §3.4).
+    pub transfer: bool,
 }
+
+/// [`Split::procedure`] of a split on no procedure (unearned income).
+pub const NO_PROCEDURE: u32 = u32::MAX;
 
 pub struct Split {
     pub payment: u32,
     pub patient: u32,
+    /// The family-local procedure, or [`NO_PROCEDURE`].
     pub procedure: u32,
+    /// paysplit.UnearnedType: 0, or the prepayment definition.
+    pub unearned: i64,
     pub amount: i64,
     pub date: NaiveDate,
     pub prov: u32,
@@ -1089,6 +1097,69 @@ fn settle_visit(
         .last()
         .filter(|c| c.service == date && c.patient == member)
         .and_then(|c| c.received);
+    // A prepayment at the profile's share: a deposit before the visit, rounded up to whole $50,
+    // posted as unearned income (the prepayment type, on no procedure); on the visit's day an
+    // income transfer moves what each procedure still owes onto it, as OpenDental's transfer tool
+    // posts it (pairs: -a unearned, +a of type 0 on the procedure). What the deposit left over
+    // stays on account: a credit balance.
+    let prepaid = setup
+        .prepayment_type
+        .filter(|_| rng.gen::<f64>() < setup.behaviour.prepaid_share);
+    if let Some(unearned) = prepaid {
+        let owed: i64 = due.iter().map(|(_, r)| r).sum();
+        let deposit = (owed + 4_999) / 5_000 * 5_000;
+        let lead = days(&setup.behaviour.prepay_lead, rng);
+        let paid_on = (date - Duration::days(lead)).max(clock.start);
+        let prov = rows.procedures[due[0].0 as usize].prov;
+        let pay_type = setup.pay_type_mix.pick(rng).unwrap_or(71);
+        let deposit_payment = rows.payments.len() as u32;
+        rows.payments.push(Payment {
+            patient: member,
+            date: paid_on,
+            amount: deposit,
+            pay_type,
+            transfer: false,
+        });
+        rows.splits.push(Split {
+            payment: deposit_payment,
+            patient: member,
+            procedure: NO_PROCEDURE,
+            unearned,
+            amount: deposit,
+            date: paid_on,
+            prov,
+            proc_date: paid_on,
+        });
+        let transfer = rows.payments.len() as u32;
+        rows.payments.push(Payment {
+            patient: member,
+            date,
+            amount: 0,
+            pay_type: 0,
+            transfer: true,
+        });
+        for (p, amount) in &due {
+            let procedure = &rows.procedures[*p as usize];
+            let (prov, proc_date) = (procedure.prov, procedure.date);
+            for (procedure, unearned, amount) in [(NO_PROCEDURE, unearned, -amount), (*p, 0, *amount)] {
+                rows.splits.push(Split {
+                    payment: transfer,
+                    patient: member,
+                    procedure,
+                    unearned,
+                    amount,
+                    date,
+                    prov,
+                    proc_date: if procedure == NO_PROCEDURE {
+                        date
+                    } else {
+                        proc_date
+                    },
+                });
+            }
+        }
+        return;
+    }
     let mut day = setup.lagged(rng, date, &setup.pay_lag, &setup.pay_weekday);
     if let Some(received) = claim_received {
         let waits = rng.gen::<f64>() < setup.behaviour.pay_after_insurance;
@@ -1128,6 +1199,7 @@ fn settle_visit(
                 payment: payment_index,
                 patient: member,
                 procedure: *p,
+                unearned: 0,
                 amount: share,
                 date: when,
                 prov: procedure.prov,
@@ -1140,6 +1212,7 @@ fn settle_visit(
                 date: when,
                 amount: total,
                 pay_type,
+                transfer: false,
             });
         }
     }
@@ -1151,6 +1224,7 @@ fn settle_visit(
         .splits
         .iter()
         .filter(|s| s.patient == member && s.proc_date == date && s.amount > 1)
+        .filter(|s| s.procedure != NO_PROCEDURE && s.unearned == 0)
         .collect();
     // The receiving side: other completed procedures of the patient (this visit's or earlier).
     let mut others: Vec<u32> = rows
@@ -1198,6 +1272,7 @@ fn settle_visit(
                     payment,
                     patient: member,
                     procedure,
+                    unearned: 0,
                     amount,
                     date: when,
                     prov,
@@ -1209,6 +1284,7 @@ fn settle_visit(
                 date: when,
                 amount: 0,
                 pay_type: 0,
+                transfer: false,
             });
         }
     }

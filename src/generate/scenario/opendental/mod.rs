@@ -18,14 +18,15 @@
 //! EstBalance = Σ procedurelog.ProcFee (ProcStatus 2)
 //!            + Σ adjustment.AdjAmt                  (write-offs and discounts are negative)
 //!            − Σ claimproc.InsPayAmt (Status 1)     (claimproc.WriteOff is 0: write-offs are AdjType 188)
-//!            − Σ paysplit.SplitAmt
+//!            − Σ paysplit.SplitAmt                (deposits and income transfers included)
 //! ```
 //!
 //! i.e. production = insurance collections + patient collections − adjustments + AR. Per family the
 //! guarantor's `BalTotal` is the sum of its members' `EstBalance`; the aging buckets
 //! (`Bal_0_30` .. `BalOver90`) hold the charges (completed procedures, positive adjustments) by age
 //! at as-of after applying every credit to the oldest bucket first, and `InsEst` the pending
-//! (Status 0) `InsPayEst` (semantics §5.5). Other members carry 0 in those columns.
+//! (Status 0) `InsPayEst` (semantics §5.5). Other members carry 0 in those columns. A deposit
+//! larger than what its visit cost leaves a credit: a negative `BalTotal` with nothing aged.
 
 pub mod chairs;
 pub mod family;
@@ -75,7 +76,7 @@ pub const VERIFICATION_TABLES: [&str; 2] = ["insverify", "insverifyhist"];
 /// The owned tables whose rows belong to the whole practice rather than to one family: the
 /// checks (claimpayment, a family table whose rows are bundled across families), the calendar,
 /// the verifications and the set-up.
-pub const PRACTICE_TABLES: [&str; 11] = [
+pub const PRACTICE_TABLES: [&str; 12] = [
     "claimpayment",
     "schedule",
     "scheduleop",
@@ -83,6 +84,7 @@ pub const PRACTICE_TABLES: [&str; 11] = [
     "insverifyhist",
     "provider",
     "operatory",
+    "carrier",
     "insplan",
     "benefit",
     "userod",
@@ -94,11 +96,12 @@ pub const PRACTICE_TABLES: [&str; 11] = [
 /// chairs (in use: not hidden, a hygiene chair when most of its visits are hygiene visits, with
 /// the dentist and hygienist seen there most) and insurance plans (each with the carrier the
 /// simulation bills, none hidden: patients hold them). Their other columns are the generic
-/// generator's. Also the plans' benefits (coinsurance states what the simulation pays), the users
+/// generator's. Also the carriers (named as their checks), the plans' benefits (coinsurance states what the simulation pays), the users
 /// (each a provider's or a staff member's login) and the staff (reporting without cycles).
-pub const SETUP_TABLES: [&str; 6] = [
+pub const SETUP_TABLES: [&str; 7] = [
     "provider",
     "operatory",
+    "carrier",
     "insplan",
     "benefit",
     "userod",
@@ -679,6 +682,7 @@ impl Practice {
             "operatory" => self.setup.operatories as u64,
             "insplan" => self.setup.plans.len() as u64,
             "benefit" => self.setup.benefits,
+            "carrier" => self.setup.carriers as u64,
             "userod" => self.setup.users as u64,
             "employee" => self.setup.employees as u64,
             other => unreachable!("{other} is not a practice table"),
@@ -988,6 +992,7 @@ impl RowSource for PracticeSource {
             "provider" => rows::build_provider(&self.practice, index, &mut row),
             "operatory" => rows::build_operatory(&self.practice, index, &mut row),
             "benefit" => rows::build_benefit(&self.practice, index, &mut row),
+            "carrier" => rows::build_carrier(&self.practice, index, &mut row),
             "userod" => rows::build_user(&self.practice, index, &mut row),
             "employee" => rows::build_employee(index, &mut row),
             "insplan" => {

@@ -434,7 +434,7 @@ pub fn build(
             row.money("PayAmt", payment.amount);
             row.text("CheckNum", "");
             row.text("BankBranch", "");
-            row.text("PayNote", "");
+            row.text("PayNote", if payment.transfer { "INCOME TRANSFER" } else { "" });
             row.flag("IsSplit", splits > 1);
             row.int("PatNum", key("patient", payment.patient));
             row.zeros(&["ClinicNum", "DepositNum"]);
@@ -456,11 +456,16 @@ pub fn build(
             row.flag("DiscountType", false);
             row.int("ProvNum", split.prov as i64);
             row.date("DatePay", Some(split.date));
-            row.int("ProcNum", key("procedurelog", split.procedure));
+            let procedure = if split.procedure == super::family::NO_PROCEDURE {
+                0
+            } else {
+                key("procedurelog", split.procedure)
+            };
+            row.int("ProcNum", procedure);
+            row.int("UnearnedType", split.unearned);
             row.date("DateEntry", Some(split.date));
             row.zeros(&[
                 "PayPlanNum",
-                "UnearnedType",
                 "ClinicNum",
                 "FSplitNum",
                 "AdjNum",
@@ -630,6 +635,16 @@ pub fn build_provider(practice: &Practice, index: usize, row: &mut Row) {
     let dentist = setup.dentists.contains(&num);
     let hygienist = setup.hygienists.contains(&num);
     row.flag("IsSecondary", hygienist && !dentist);
+    // OpenDental's short label (on the schedule and in reports) and the credentials.
+    let (abbr, suffix) = if dentist {
+        ("DDS", "DDS")
+    } else if hygienist {
+        ("RDH", "RDH")
+    } else {
+        ("PROV", "")
+    };
+    row.text("Abbr", &format!("{abbr}{num}"));
+    row.text("Suffix", suffix);
     if dentist || hygienist {
         row.flag("IsHidden", false);
         let specialty = if dentist {
@@ -664,8 +679,35 @@ pub fn build_user(practice: &Practice, index: usize, row: &mut Row) {
     };
     row.int("ProvNum", prov as i64);
     row.int("EmployeeNum", employee as i64);
+    // A unique login name: the provider's abbreviation (as `build_provider` writes it), the
+    // staff member's number, or the user's.
+    let name = if prov > 0 {
+        let kind = if setup.dentists.contains(&(prov as u32)) {
+            "dds"
+        } else if setup.hygienists.contains(&(prov as u32)) {
+            "rdh"
+        } else {
+            "prov"
+        };
+        format!("{kind}{prov}")
+    } else if employee > 0 {
+        format!("staff{employee}")
+    } else {
+        format!("user{}", i + 1)
+    };
+    row.text("UserName", &name);
     let sees_patients = setup.dentists.contains(&(prov as u32)) || setup.hygienists.contains(&(prov as u32));
     if prov > 0 && sees_patients {
+        row.flag("IsHidden", false);
+    }
+}
+
+/// Fills carrier `index` (CarrierNum `index + 1`): the name the checks carry
+/// ([`carrier_name`]); a carrier whose plans the simulation bills is not hidden.
+pub fn build_carrier(practice: &Practice, index: usize, row: &mut Row) {
+    let num = index as u32 + 1;
+    row.text("CarrierName", &carrier_name(num));
+    if practice.setup.plans.iter().any(|p| p.carrier == num) {
         row.flag("IsHidden", false);
     }
 }

@@ -347,6 +347,10 @@ pub struct Setup {
     /// Commlog types (definition category 27) by DefNum, with OpenDental's ItemValue flag
     /// ("APPT", "RECALL", "FIN", ...).
     pub commlog_kinds: BTreeMap<i64, String>,
+    /// The unearned type of a prepayment (definition category 29, PaySplitUnearnedType): the one
+    /// named "Prepayment", else the first shown on the account (not hidden, ItemValue without
+    /// OpenDental's "X" that keeps a type off the balance); None: no prepayments.
+    pub prepayment_type: Option<i64>,
     /// The provider specialties (definition category 35) named General and Hygienist, if defined.
     pub specialties: (Option<i64>, Option<i64>),
     pub intensity: Intensity,
@@ -376,6 +380,8 @@ pub struct Behaviours {
     pub check_issue: Distribution,
     pub schedule_entry: Distribution,
     pub coverage_before: Distribution,
+    pub prepaid_share: f64,
+    pub prepay_lead: Distribution,
 }
 
 impl Behaviours {
@@ -410,6 +416,8 @@ impl Behaviours {
             check_issue: get("check_issue_days"),
             schedule_entry: get("schedule_entry_days"),
             coverage_before: get("coverage_before_days"),
+            prepaid_share: get("prepaid_share").mean.clamp(0.0, 1.0),
+            prepay_lead: get("prepay_lead_days"),
         }
     }
 }
@@ -1053,6 +1061,26 @@ impl Setup {
             recall_type_mix,
             behaviour: Behaviours::new(profile),
             commlog_kinds: defs_in("27").into_iter().collect(),
+            prepayment_type: {
+                let shown: Vec<&BTreeMap<String, String>> = definitions
+                    .iter()
+                    .filter(|r| r.get("Category").map(|c| c.as_str()) == Some("29"))
+                    .filter(|r| {
+                        !r.get("IsHidden")
+                            .is_some_and(|h| matches!(h.as_str(), "t" | "true" | "1"))
+                    })
+                    .filter(|r| !r.get("ItemValue").is_some_and(|v| v.contains('X')))
+                    .collect();
+                let num = |r: &&BTreeMap<String, String>| r.get("DefNum")?.parse::<i64>().ok();
+                shown
+                    .iter()
+                    .find(|r| {
+                        r.get("ItemName")
+                            .is_some_and(|n| n.eq_ignore_ascii_case("Prepayment"))
+                    })
+                    .and_then(num)
+                    .or_else(|| shown.iter().filter_map(num).min())
+            },
             specialties: {
                 let named = |name: &str| {
                     definitions
