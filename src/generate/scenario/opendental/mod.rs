@@ -73,31 +73,31 @@ pub const CALENDAR_TABLES: [&str; 2] = ["schedule", "scheduleop"];
 /// repeat what it verifies. The other columns are the generic generator's.
 pub const VERIFICATION_TABLES: [&str; 2] = ["insverify", "insverifyhist"];
 
-/// The owned tables whose rows belong to the whole practice rather than to one family: the
-/// checks (claimpayment, a family table whose rows are bundled across families), the calendar,
-/// the verifications and the set-up.
-pub const PRACTICE_TABLES: [&str; 12] = [
+/// The owned tables whose rows belong to the whole practice rather than to one family, besides the
+/// set-up ([`SETUP_TABLES`]): the checks (claimpayment, a family table whose rows are bundled
+/// across families), the calendar and the verifications.
+const PRACTICE_WIDE: [&str; 5] = [
     "claimpayment",
     "schedule",
     "scheduleop",
     "insverify",
     "insverifyhist",
-    "provider",
-    "operatory",
-    "carrier",
-    "insplan",
-    "benefit",
-    "userod",
-    "employee",
 ];
+
+/// Whether `table` is one of the practice's own tables ([`PRACTICE_WIDE`] or [`SETUP_TABLES`]),
+/// whose rows [`Practice::practice_rows`] counts.
+pub fn practice_table(table: &str) -> bool {
+    PRACTICE_WIDE.contains(&table) || SETUP_TABLES.contains(&table)
+}
 
 /// The practice's set-up tables the simulation shapes (owned when the plan has them): providers
 /// (hygienists are OpenDental's secondary providers; whoever sees patients is not hidden) and
 /// chairs (in use: not hidden, a hygiene chair when most of its visits are hygiene visits, with
 /// the dentist and hygienist seen there most) and insurance plans (each with the carrier the
 /// simulation bills, none hidden: patients hold them). Their other columns are the generic
-/// generator's. Also the carriers (named as their checks), the plans' benefits (coinsurance states what the simulation pays), the users
-/// (each a provider's or a staff member's login) and the staff (reporting without cycles).
+/// generator's. Also the carriers (named as their checks), the plans' benefits (coinsurance
+/// states what the simulation pays), the users (each a provider's or a staff member's login) and
+/// the staff (reporting without cycles).
 pub const SETUP_TABLES: [&str; 7] = [
     "provider",
     "operatory",
@@ -670,7 +670,7 @@ impl Practice {
         *self.offsets[table].last().unwrap_or(&0)
     }
 
-    /// Rows of a table of the whole practice ([`PRACTICE_TABLES`]).
+    /// Rows of a table of the whole practice ([`practice_table`]).
     pub fn practice_rows(&self, table: &str) -> u64 {
         match table {
             "claimpayment" => self.checks.len() as u64,
@@ -784,7 +784,7 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
     let rows_of = |table: &str| -> Option<u64> {
         if let Some(index) = table_index(table) {
             Some(practice.rows(index))
-        } else if PRACTICE_TABLES.contains(&table) {
+        } else if practice_table(table) {
             Some(practice.practice_rows(table))
         } else {
             None
@@ -888,7 +888,7 @@ impl Scenario for OpenDental {
                 sheet_fields: self.sheet_fields.clone(),
             });
         }
-        if PRACTICE_TABLES.contains(&table) {
+        if practice_table(table) {
             let parent = (table == "insverifyhist").then(|| {
                 (
                     self.generators["insverify"].clone(),
