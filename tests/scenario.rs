@@ -453,6 +453,13 @@ const CHECKS: &[(&str, &str)] = &[
                      where d."PatNum" = t."PatNum" and s."UnearnedType" <> 0 and s."SplitAmt" > 0 and d."PayDate" < t."PayDate"))"#,
     ),
     (
+        "a perio exam's readings are consecutive rows entered on the exam's day",
+        r#"select (select count(*) from raw.periomeasure m join raw.perioexam e using ("PerioExamNum")
+                     where m."SecDateTEntry" >= '1900-01-02' and m."SecDateTEntry"::date <> e."ExamDate")
+           + (select count(*) from (select "PerioExamNum" from raw.periomeasure group by 1
+                     having max("PerioMeasureNum") - min("PerioMeasureNum") + 1 <> count(*)) x)"#,
+    ),
+    (
         "appointment notices name an appointment of the patient, 1-3 days before it (the built-in reminder lead)",
         r#"select count(*) from raw.commlog c
            where c."CommType" = 224 and not exists (select 1 from raw.appointment a

@@ -1122,6 +1122,18 @@ impl RowSource for PaperworkSource {
                     }
                 }
             }
+            "periomeasure" => {
+                let exams = practice.paperwork_rows.get("perioexam").copied().unwrap_or(0);
+                if exams > 0 {
+                    // The readings of an exam are consecutive rows, entered on its day (their
+                    // teeth and values keep the profile's mixes).
+                    let exam = index as u128 * exams as u128 / self.rows.max(1) as u128;
+                    row.set("PerioExamNum", Value::Int(exam as i64 + 1));
+                    if let Some(visit) = anchors.visit("perioexam", exam as u64, exams) {
+                        paperwork::build(practice, "periomeasure", index, visit, &mut row);
+                    }
+                }
+            }
             "procgroupitem" => {
                 // An item of a visit's group note: rows spread evenly over the visits' (group,
                 // item) pairs, distinct while the pairs outnumber the rows.

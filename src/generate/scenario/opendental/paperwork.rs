@@ -39,7 +39,8 @@
 //! of the statement's family; a sheet's fields (`sheetfield`) follow distinct field definitions of
 //! its sheet's definition ([`SheetFields`]) and are signed on the sheet's day; a group note's items
 //! (`procgroupitem`) pair a completed visit's first completed procedure (standing for the group
-//! note) with each other completed procedure of the visit ([`Anchors::groups`]).
+//! note) with each other completed procedure of the visit ([`Anchors::groups`]); a perio chart's
+//! readings (`periomeasure`) fall on the exams in consecutive blocks, entered on the exam's day.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rand::Rng;
@@ -52,7 +53,7 @@ use crate::generate::value::Value;
 
 /// The tables anchored to visits, then the link tables that follow their key (owned when the plan
 /// has them).
-pub const PAPERWORK_TABLES: [&str; 27] = [
+pub const PAPERWORK_TABLES: [&str; 28] = [
     "commlog",
     "entrylog",
     "patientlink",
@@ -80,6 +81,7 @@ pub const PAPERWORK_TABLES: [&str; 27] = [
     "statementprod",
     "sheetfield",
     "procgroupitem",
+    "periomeasure",
 ];
 
 /// One appointment of the practice, with what paperwork needs of it (kept from the last counting
@@ -335,6 +337,7 @@ fn main_column(table: &str) -> &'static str {
         "labcase" => "DateTimeCreated",
         "statement" => "DateSent",
         "task" => "DateTimeEntry",
+        "periomeasure" => "SecDateTEntry",
         other => unreachable!("{other} is not a paperwork table"),
     }
 }
