@@ -67,7 +67,10 @@ pub struct Probe {
 }
 
 /// The probe of an instance, for the kinds whose offending rows are one table's rows matching a
-/// predicate (null-in-required-column, value-not-accepted).
+/// predicate (null-in-required-column, value-not-accepted). Orphaned-reference and duplicate-key
+/// instances probe only the rows in their scope (their violations need a join or a grouping):
+/// the shared scan counts what they check, and they run their own query only when that count is
+/// not zero (with the count known), so their separate counting scan is saved.
 pub fn probe(context: &Context<'_>, instance: &Instance) -> Option<Probe> {
     let scan = |conditions: &[Condition]| {
         format!(
@@ -91,6 +94,31 @@ pub fn probe(context: &Context<'_>, instance: &Instance) -> Option<Probe> {
                 scan: scan(&accepted.conditions),
                 checked,
                 violation,
+            })
+        }
+        Spec::Orphan(reference) if reference.child_table == instance.table => {
+            let in_scope = orphaned_reference::scope(context, reference, "t").join(" and ");
+            Some(Probe {
+                scan: scan(&[]),
+                checked: in_scope.clone(),
+                violation: in_scope,
+            })
+        }
+        Spec::Unique { columns, conditions } => {
+            let in_scope = columns
+                .iter()
+                .map(|c| format!("{} is not null", column("t", c)))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let in_scope = if in_scope.is_empty() {
+                "true".to_string()
+            } else {
+                in_scope
+            };
+            Some(Probe {
+                scan: scan(conditions),
+                checked: in_scope.clone(),
+                violation: in_scope,
             })
         }
         _ => None,

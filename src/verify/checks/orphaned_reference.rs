@@ -37,19 +37,9 @@ pub fn build(context: &Context<'_>, reference: &Reference) -> CheckSql {
     } else {
         (format!("{child}::text"), format!("{parent}::text"))
     };
-    let mut scope = vec![format!("{child} is not null")];
-    if reference.zero_means_none {
-        scope.push(
-            match context.kind(&reference.child_table, &reference.child_column) {
-                ColumnKind::Integer | ColumnKind::Decimal | ColumnKind::Float => format!("{child} <> 0"),
-                _ => format!("{child}::text not in ('', '0')"),
-            },
-        );
-    }
-    if let Some(filter) = &reference.child_filter {
-        scope.push(filter_sql(context, &reference.child_table, "c", filter));
-    }
+    let scope = scope(context, reference, "c");
     let mut matching = vec![format!("{parent_value} = {child_value}")];
+
     if let Some(filter) = &reference.parent_filter {
         matching.push(filter_sql(context, &reference.parent_table, "p", filter));
     }
@@ -71,6 +61,25 @@ pub fn build(context: &Context<'_>, reference: &Reference) -> CheckSql {
         offending,
         ledger: None,
     }
+}
+
+/// The child rows a reference checks, under `alias`: a key is set (not null; not a "none"
+/// sentinel when zero means none), and the child's discriminator matches.
+pub fn scope(context: &Context<'_>, reference: &Reference, alias: &str) -> Vec<String> {
+    let child = column(alias, &reference.child_column);
+    let mut scope = vec![format!("{child} is not null")];
+    if reference.zero_means_none {
+        scope.push(
+            match context.kind(&reference.child_table, &reference.child_column) {
+                ColumnKind::Integer | ColumnKind::Decimal | ColumnKind::Float => format!("{child} <> 0"),
+                _ => format!("{child}::text not in ('', '0')"),
+            },
+        );
+    }
+    if let Some(filter) = &reference.child_filter {
+        scope.push(filter_sql(context, &reference.child_table, alias, filter));
+    }
+    scope
 }
 
 /// `column = value`, where the profile records the value as text. Boolean columns compare as 0/1
