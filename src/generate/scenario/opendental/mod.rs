@@ -561,7 +561,25 @@ impl Practice {
                 ),
             });
         }
+        let target = plan.table("procgroupitem").map(|t| t.rows).unwrap_or(0);
+        if target > self.group_pairs() {
+            list.push(super::Adaptation {
+                table: "procgroupitem".into(),
+                statistic: "rows".into(),
+                target: target as f64,
+                achieved: self.group_pairs() as f64,
+                reason: format!(
+                    "a group-note item pairs two completed procedures of one visit, each pair once (the contract's UQ(ProcNum, GroupNum), dbt_dental_models.md §2): the visits hold {} pairs",
+                    self.group_pairs()
+                ),
+            });
+        }
         list
+    }
+
+    /// The distinct (group, item) procedure pairs the visits hold: the most group-note items.
+    pub fn group_pairs(&self) -> u64 {
+        (self.anchors.groups.len() + self.anchors.more_groups.len()) as u64
     }
 
     /// Simulates every family once: totals per table, the recalls due in [2023-01-01, as-of), and
@@ -880,7 +898,11 @@ impl Scenario for OpenDental {
             return Arc::new(PaperworkSource {
                 practice: self.practice.clone(),
                 table: table.to_string(),
-                rows: self.generators[table].rows(),
+                rows: match table {
+                    // No more group-note items than distinct pairs (an adaptation).
+                    "procgroupitem" => self.generators[table].rows().min(self.practice.group_pairs()),
+                    _ => self.generators[table].rows(),
+                },
                 generator: self.generators[table].clone(),
                 columns: self.columns[table].clone(),
                 cache: FamilyCache::default(),
@@ -1137,10 +1159,17 @@ impl RowSource for PaperworkSource {
             "procgroupitem" => {
                 // An item of a visit's group note: rows spread evenly over the visits' (group,
                 // item) pairs, distinct while the pairs outnumber the rows.
-                let groups = &anchors.groups;
-                if !groups.is_empty() {
-                    let at = (index as u128 * groups.len() as u128 / self.rows.max(1) as u128) as usize;
-                    let (group, item) = groups[at.min(groups.len() - 1)];
+                // The visits' other ordered pairs join only when the first pairs run out.
+                let (first, more) = (&anchors.groups, &anchors.more_groups);
+                let pairs = if self.rows as usize <= first.len() {
+                    first.len()
+                } else {
+                    first.len() + more.len()
+                };
+                if pairs > 0 {
+                    let at = (index as u128 * pairs as u128 / self.rows.max(1) as u128) as usize;
+                    let at = at.min(pairs - 1);
+                    let (group, item) = first.get(at).copied().unwrap_or_else(|| more[at - first.len()]);
                     row.set("GroupNum", Value::Int(group as i64));
                     row.set("ProcNum", Value::Int(item as i64));
                 }

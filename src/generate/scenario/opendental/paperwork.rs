@@ -39,7 +39,8 @@
 //! of the statement's family; a sheet's fields (`sheetfield`) follow distinct field definitions of
 //! its sheet's definition ([`SheetFields`]) and are signed on the sheet's day; a group note's items
 //! (`procgroupitem`) pair a completed visit's first completed procedure (standing for the group
-//! note) with each other completed procedure of the visit ([`Anchors::groups`]); a perio chart's
+//! note) with each other completed procedure of the visit ([`Anchors::groups`]; a profile with
+//! more items than that takes the visits' other ordered pairs too, so every pair stays distinct); a perio chart's
 //! readings (`periomeasure`) fall on the exams in consecutive blocks, entered on the exam's day.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
@@ -187,6 +188,9 @@ pub struct Anchors {
     /// procedure of a completed visit and the item another completed procedure of that visit, in
     /// family order. Every pair is distinct.
     pub groups: Vec<(u32, u32)>,
+    /// More distinct pairs, for a profile with more group-note items than `groups`: the other
+    /// ordered pairs of a visit's completed procedures (group, item), in family order.
+    pub more_groups: Vec<(u32, u32)>,
 }
 
 impl Anchors {
@@ -230,20 +234,29 @@ impl Anchors {
                 first_procedure[a as usize].get_or_insert(i as u32);
             }
         }
-        // A visit's completed procedures, grouped under its first one.
-        let mut group_of = vec![None; rows.appointments.len()];
+        // A visit's completed procedures, grouped under its first one (then, for spares, every
+        // other ordered pair of them).
+        let mut of_visit: Vec<Vec<u32>> = vec![Vec::new(); rows.appointments.len()];
         let procedure_key = |local: usize| (start.procedure + local as u64 + 1) as u32;
         for (i, p) in rows.procedures.iter().enumerate() {
             let Some(a) = p.appointment.map(|a| a as usize) else {
                 continue;
             };
             let apt = &rows.appointments[a];
-            if p.status != 2 || apt.status != 2 || apt.when.date() > yesterday {
-                continue;
+            if p.status == 2 && apt.status == 2 && apt.when.date() <= yesterday {
+                of_visit[a].push(procedure_key(i));
             }
-            match group_of[a] {
-                None => group_of[a] = Some(procedure_key(i)),
-                Some(group) => self.groups.push((group, procedure_key(i))),
+        }
+        for procedures in &of_visit {
+            for (g, group) in procedures.iter().enumerate() {
+                for item in procedures.iter().filter(|item| *item != group) {
+                    let list = if g == 0 {
+                        &mut self.groups
+                    } else {
+                        &mut self.more_groups
+                    };
+                    list.push((*group, *item));
+                }
             }
         }
         for (local, apt) in rows.appointments.iter().enumerate() {
