@@ -437,7 +437,10 @@ const CHECKS: &[(&str, &str)] = &[
                      join raw.insplan i on i."PlanNum" = cp."PlanNum" join raw.carrier c on c."CarrierNum" = i."CarrierNum"
                      where c."CarrierName" <> p."CarrierName")
            + (select count(*) from raw.userod u join raw.provider p using ("ProvNum")
-                     where lower(p."Abbr") <> u."UserName")"#,
+                     where lower(p."Abbr") <> u."UserName")
+           + (select count(*) - count(distinct ("UserNum", "UserGroupNum")) from raw.usergroupattach)
+           + (select count(*) from raw.userod u where u."UserGroupNum" <> 0 and u."UserNum" <= (select count(*) from raw.usergroupattach)
+                     and not exists (select 1 from raw.usergroupattach a where a."UserNum" = u."UserNum" and a."UserGroupNum" = u."UserGroupNum"))"#,
     ),
     (
         "a deposit is one unearned split on no procedure, by a provider, paid before its transfer; a transfer pairs -a unearned with +a on a procedure",

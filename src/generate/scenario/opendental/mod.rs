@@ -96,15 +96,17 @@ pub fn practice_table(table: &str) -> bool {
 /// the dentist and hygienist seen there most) and insurance plans (each with the carrier the
 /// simulation bills, none hidden: patients hold them). Their other columns are the generic
 /// generator's. Also the carriers (named as their checks), the plans' benefits (coinsurance
-/// states what the simulation pays), the users (each a provider's or a staff member's login) and
-/// the staff (reporting without cycles).
-pub const SETUP_TABLES: [&str; 7] = [
+/// states what the simulation pays), the users (each a provider's or a staff member's login), their
+/// group memberships (each user first in its own UserGroupNum, no membership twice) and the staff
+/// (reporting without cycles).
+pub const SETUP_TABLES: [&str; 8] = [
     "provider",
     "operatory",
     "carrier",
     "insplan",
     "benefit",
     "userod",
+    "usergroupattach",
     "employee",
 ];
 
@@ -703,6 +705,7 @@ impl Practice {
             "carrier" => self.setup.carriers as u64,
             "userod" => self.setup.users as u64,
             "employee" => self.setup.employees as u64,
+            "usergroupattach" => self.setup.memberships,
             other => unreachable!("{other} is not a practice table"),
         }
     }
@@ -911,12 +914,12 @@ impl Scenario for OpenDental {
             });
         }
         if practice_table(table) {
-            let parent = (table == "insverifyhist").then(|| {
-                (
-                    self.generators["insverify"].clone(),
-                    self.columns["insverify"].clone(),
-                )
-            });
+            let parent = match table {
+                "insverifyhist" => Some("insverify"),
+                "usergroupattach" => Some("userod"),
+                _ => None,
+            }
+            .and_then(|p| Some((self.generators.get(p)?.clone(), self.columns[p].clone())));
             return Arc::new(PracticeSource {
                 practice: self.practice.clone(),
                 table: table.to_string(),
@@ -1021,6 +1024,19 @@ impl RowSource for PracticeSource {
                 let plan = index as u32 + 1;
                 row.int("CarrierNum", self.practice.setup.carrier_of(plan) as i64);
                 row.flag("IsHidden", false);
+            }
+            "usergroupattach" => {
+                // Membership `index`: user (index mod users) + 1, in its own UserGroupNum first,
+                // then in the groups after it, so that no user joins a group twice.
+                let setup = &self.practice.setup;
+                let (users, groups) = (setup.users.max(1) as usize, setup.user_groups.max(1) as i64);
+                let (user, round) = (index % users, (index / users) as i64);
+                let own = self.parent.as_ref().and_then(|(generator, columns)| {
+                    rows::Row::new(columns, generator.row(user as u64)).int_value("UserGroupNum")
+                });
+                let first = own.filter(|g| (1..=groups).contains(g)).unwrap_or(1);
+                row.int("UserNum", user as i64 + 1);
+                row.int("UserGroupNum", (first - 1 + round) % groups + 1);
             }
             "insverifyhist" => {
                 // A history row repeats what its verification verifies.

@@ -248,6 +248,10 @@ pub struct Setup {
     pub employees: u32,
     /// Rows of the benefit table (the plan's target).
     pub benefits: u64,
+    /// User groups (the usergroup table's rows) and the users' memberships (usergroupattach's:
+    /// the plan's target, at most one per user and group).
+    pub user_groups: u32,
+    pub memberships: u64,
     /// The coverage categories with a percentage (covcat.DefaultPercent >= 0), by CovCatNum:
     /// what the simulation pays for the codes of their spans, and what a plan's coinsurance
     /// benefits state.
@@ -616,6 +620,8 @@ impl Setup {
         let users = target("userod").max(1) as u32;
         let employees = target("employee") as u32;
         let benefits = target("benefit");
+        let user_groups = target("usergroup") as u32;
+        let memberships = target("usergroupattach").min(users as u64 * user_groups as u64);
         let operatories = target("operatory").max(1) as u32;
         let carriers = target("carrier").max(1) as u32;
         let plan_count = target("insplan").max(1) as u32;
@@ -967,6 +973,8 @@ impl Setup {
             users,
             employees,
             benefits,
+            user_groups,
+            memberships,
             coverage,
             operatories,
             carriers,
