@@ -1165,9 +1165,9 @@ impl RowSource for PaperworkSource {
                 if exams > 0 {
                     // The readings of an exam are consecutive rows, entered on its day (their
                     // teeth and values keep the profile's mixes).
-                    let exam = index as u128 * exams as u128 / self.rows.max(1) as u128;
+                    let exam = paperwork::spread(index, self.rows, exams as usize) as u64;
                     row.set("PerioExamNum", Value::Int(exam as i64 + 1));
-                    if let Some(visit) = anchors.visit("perioexam", exam as u64, exams) {
+                    if let Some(visit) = anchors.visit("perioexam", exam, exams) {
                         paperwork::build(practice, "periomeasure", index, visit, &mut row);
                     }
                 }
@@ -1183,8 +1183,7 @@ impl RowSource for PaperworkSource {
                     first.len() + more.len()
                 };
                 if pairs > 0 {
-                    let at = (index as u128 * pairs as u128 / self.rows.max(1) as u128) as usize;
-                    let at = at.min(pairs - 1);
+                    let at = paperwork::spread(index, self.rows, pairs);
                     let (group, item) = first.get(at).copied().unwrap_or_else(|| more[at - first.len()]);
                     row.set("GroupNum", Value::Int(group as i64));
                     row.set("ProcNum", Value::Int(item as i64));

@@ -327,10 +327,16 @@ impl Anchors {
         if candidates.is_empty() || rows == 0 {
             return None;
         }
-        let position = (index as u128 * candidates.len() as u128 / rows as u128) as usize;
-        let chosen = candidates[position.min(candidates.len() - 1)];
+        let chosen = candidates[spread(index, rows, candidates.len())];
         self.visits.get(chosen as usize)
     }
+}
+
+/// Where row `index` of `rows` falls among `n` targets (n > 0) when rows are spread evenly over
+/// them in order: consecutive rows share a target, and target *k* takes the rows from
+/// `ceil(k x rows / n)` on.
+pub fn spread(index: u64, rows: u64, n: usize) -> usize {
+    ((index as u128 * n as u128 / rows.max(1) as u128) as usize).min(n - 1)
 }
 
 /// The main date column of a paperwork table.
@@ -597,8 +603,7 @@ pub fn build_bluebook(practice: &Practice, index: u64, rows: u64, row: &mut Row)
     if candidates.is_empty() || rows == 0 {
         return;
     }
-    let position = (index as u128 * candidates.len() as u128 / rows as u128) as usize;
-    let line = &anchors.lines[candidates[position.min(candidates.len() - 1)] as usize];
+    let line = &anchors.lines[candidates[spread(index, rows, candidates.len())] as usize];
     let setup = &practice.setup;
     row.set("ProcNum", Value::Int(line.procedure as i64));
     row.set("ProcCodeNum", Value::Int(line.code as i64));

@@ -6,6 +6,7 @@ use fake::faker::name::en::LastName;
 use fake::Fake;
 
 use super::family::FamilyRows;
+use super::setup::Setup;
 use super::Practice;
 use crate::generate::rng::StreamKey;
 use crate::generate::value::Value;
@@ -636,15 +637,9 @@ pub fn build_provider(practice: &Practice, index: usize, row: &mut Row) {
     let hygienist = setup.hygienists.contains(&num);
     row.flag("IsSecondary", hygienist && !dentist);
     // OpenDental's short label (on the schedule and in reports) and the credentials.
-    let (abbr, suffix) = if dentist {
-        ("DDS", "DDS")
-    } else if hygienist {
-        ("RDH", "RDH")
-    } else {
-        ("PROV", "")
-    };
-    row.text("Abbr", &format!("{abbr}{num}"));
-    row.text("Suffix", suffix);
+    let credential = credential(setup, num);
+    row.text("Abbr", &format!("{}{num}", credential.unwrap_or("PROV")));
+    row.text("Suffix", credential.unwrap_or(""));
     if dentist || hygienist {
         row.flag("IsHidden", false);
         let specialty = if dentist {
@@ -681,24 +676,28 @@ pub fn build_user(practice: &Practice, index: usize, row: &mut Row) {
     row.int("EmployeeNum", employee as i64);
     // A unique login name: the provider's abbreviation (as `build_provider` writes it), the
     // staff member's number, or the user's.
+    let credential = credential(setup, prov as u32);
     let name = if prov > 0 {
-        let kind = if setup.dentists.contains(&(prov as u32)) {
-            "dds"
-        } else if setup.hygienists.contains(&(prov as u32)) {
-            "rdh"
-        } else {
-            "prov"
-        };
-        format!("{kind}{prov}")
+        format!("{}{prov}", credential.unwrap_or("PROV").to_lowercase())
     } else if employee > 0 {
         format!("staff{employee}")
     } else {
         format!("user{}", i + 1)
     };
     row.text("UserName", &name);
-    let sees_patients = setup.dentists.contains(&(prov as u32)) || setup.hygienists.contains(&(prov as u32));
-    if prov > 0 && sees_patients {
+    if prov > 0 && credential.is_some() {
         row.flag("IsHidden", false);
+    }
+}
+
+/// The credential of provider `num` if it sees patients: DDS (a dentist) or RDH (a hygienist).
+fn credential(setup: &Setup, num: u32) -> Option<&'static str> {
+    if setup.dentists.contains(&num) {
+        Some("DDS")
+    } else if setup.hygienists.contains(&num) {
+        Some("RDH")
+    } else {
+        None
     }
 }
 
@@ -733,7 +732,7 @@ pub fn build_benefit(practice: &Practice, index: usize, row: &mut Row) {
     let plans = setup.plans.len().max(1) as u64;
     let rows = setup.benefits.max(1);
     let i = index as u64;
-    let plan = i * plans / rows;
+    let plan = super::paperwork::spread(i, rows, plans as usize) as u64;
     row.int("PlanNum", plan as i64 + 1);
     row.int("PatPlanNum", 0);
     let by_category = row.int_value("CovCatNum").is_some_and(|c| c != 0);
