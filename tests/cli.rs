@@ -1,6 +1,6 @@
 //! The command line: help, bad flags, and bad connection URLs (one clear line, exit 2, no password).
 
-mod support;
+use crate::support;
 
 use support::{cluster, dentsynth, text};
 

@@ -5,7 +5,7 @@
 //! The same demo is then measured against the built-in profile: no judged statistic may be out of
 //! tolerance (`dentsynth fidelity` exits 0).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 //!
 //! One generated database serves the first test (generate is the slow part: 5-10 s in debug).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 

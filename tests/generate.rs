@@ -1,7 +1,7 @@
 //! generate against a real PostgreSQL: integrity on a non-OpenDental schema, determinism across
 //! --jobs, SIGKILL safety, refusals, bad inputs, and the --out-dir files.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::path::{Path, PathBuf};

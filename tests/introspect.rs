@@ -1,7 +1,7 @@
 //! introspect against a real PostgreSQL: structure round trip, privacy canaries, known
 //! distributions, relationship confirmation, a SELECT-only role, reference tables, bad inputs, --check.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::path::Path;

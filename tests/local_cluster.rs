@@ -1,6 +1,6 @@
 //! The managed local PostgreSQL, driven through the binary as a user would.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

@@ -4,7 +4,7 @@
 //! have; the checksums do not depend on --jobs; the CSV files carry the quirks; bad input writes
 //! nothing.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The OpenDental scenario: volumes and the ledger in memory, then the contract items in SQL on a
 //! generated demo (scale 0.2, as-of 2026-06-30), and determinism across --jobs.
 
-mod support;
+use crate::support;
 
 use chrono::NaiveDate;
 use dentsynth::generate::plan;

@@ -18,7 +18,7 @@
 //!
 //! What the simulation does not reproduce yet is printed, not asserted (see the end of the test).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::Instant;

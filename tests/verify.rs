@@ -9,7 +9,7 @@
 //! guarantor 1: BalTotal 175.00, aged 150.00 in 0-30 days and 25.00 over 90), patient 3 200.00
 //! (family B, aged 61-90 days).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::fs;
