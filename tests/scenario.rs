@@ -443,6 +443,44 @@ const CHECKS: &[(&str, &str)] = &[
                      and not exists (select 1 from raw.usergroupattach a where a."UserNum" = u."UserNum" and a."UserGroupNum" = u."UserGroupNum"))"#,
     ),
     (
+        "users' views, subscriptions and expanded image categories are distinct; only new tasks are unread, never by their writer",
+        r#"select (select count(*) - count(distinct ("UserNum", "ApptViewNum")) from raw.userodapptview)
+           + (select count(*) - count(distinct ("UserNum", "TaskListNum")) from raw.tasksubscription)
+           + (select count(*) from raw.tasksubscription where "TaskNum" <> 0)
+           + (select count(*) - count(distinct ("UserNum", "Fkey")) from raw.userodpref where "FkeyType" = 0)
+           + (select count(*) from raw.userodpref p where "FkeyType" = 0 and not exists (
+                     select 1 from raw.definition d where d."DefNum" = p."Fkey" and d."Category" = 18))
+           + (select count(*) - count(distinct ("TaskNum", "UserNum")) from raw.taskunread)
+           + (select count(*) from raw.taskunread u join raw.task t using ("TaskNum")
+                     where t."TaskStatus" <> 0 or t."UserNum" = u."UserNum")
+           + (select count(*) from raw.taskunread u where not exists (select 1 from raw.task t where t."TaskNum" = u."TaskNum"))"#,
+    ),
+    (
+        "catalogs are the profile's: a sheet has its definition's type, a prescription one of the templates' drugs (controlled as the template says)",
+        r#"select (select count(*) from raw.sheet s join raw.sheetdef d using ("SheetDefNum") where s."SheetType" <> d."SheetType")
+           + (select count(*) from raw.rxpat r where not exists (
+                     select 1 from raw.rxdef d where d."Drug" = r."Drug" and d."IsControlled" = r."IsControlled"))
+           + (select count(*) from raw.medication where "MedName" !~ '^[A-Z]')
+           + (select count(*) from raw.tasklist l where "Parent" <> 0 and not exists (
+                     select 1 from raw.tasklist p where p."TaskListNum" = l."Parent" and p."Parent" = 0))"#,
+    ),
+    (
+        "a family lives at its guarantor's address, in one of the practice's ZIP codes, as employers do; a referral is a patient, a specialist or a source that is no person; a sheet definition's fields are consecutive, in tab order",
+        r#"select (select count(*) from raw.patient p join raw.patient g on g."PatNum" = p."Guarantor"
+                     where (p."Address", p."HmPhone", p."Zip") is distinct from (g."Address", g."HmPhone", g."Zip"))
+           + (select count(*) from raw.patient p where not exists (
+                     select 1 from raw.zipcode z where z."ZipCodeDigits" = p."Zip" and z."City" = p."City" and z."State" = p."State"))
+           + (select count(*) from raw.referral where ("PatNum" > 0 and ("IsDoctor" or "NotPerson"))
+                     or ("IsDoctor" and ("NotPerson" or "Specialty" = 0))
+                     or ("NotPerson" and "FName" <> '')
+                     or "Telephone" !~ '^[0-9]{10}$')
+           + (select count(*) from raw.employer e where not exists (
+                     select 1 from raw.zipcode z where z."ZipCodeDigits" = e."Zip" and z."State" = e."State"))
+           + (select count(*) from (select "SheetDefNum" from raw.sheetfielddef group by 1
+                     having max("SheetFieldDefNum") - min("SheetFieldDefNum") + 1 <> count(*)
+                         or count(distinct "TabOrder") <> count(*)) x)"#,
+    ),
+    (
         "a deposit is one unearned split on no procedure, by a provider, paid before its transfer; a transfer pairs -a unearned with +a on a procedure",
         r#"select (select count(*) from raw.paysplit s join raw.payment p using ("PayNum")
                      where s."UnearnedType" <> 0 and p."PayType" <> 0

@@ -113,7 +113,8 @@ impl Plan {
 }
 
 /// Row target of a table at a scale: reference tables keep their rows; others scale, and a table
-/// that has rows keeps at least one.
+/// that has rows keeps at least one. (`build` does not scale a table that belongs to reference
+/// rows alone.)
 pub fn row_target(table: &Table, scale: f64) -> u64 {
     if let Some(reference) = &table.reference {
         return reference.rows.len() as u64;
@@ -178,12 +179,38 @@ fn filter_always_holds(profile: &Profile, relationship: &Relationship) -> bool {
         && categories.frequencies.values().any(|share| *share > 0.0)
 }
 
+/// Whether `name` is configuration that belongs to reference rows alone: it has relationships,
+/// and every parent but itself carries reference rows (sheetfielddef, the fields of the sheet
+/// definitions). Like its parents, it does not scale with the practice.
+fn belongs_to_reference(profile: &Profile, name: &str) -> bool {
+    let has_reference = |t: &str| {
+        profile
+            .tables
+            .get(t)
+            .and_then(|t| t.reference.as_ref())
+            .is_some_and(|r| !r.rows.is_empty())
+    };
+    let mut parents = profile
+        .relationships
+        .iter()
+        .filter(|r| r.child_table == name && r.parent_table != name && r.verdict != Verdict::Rejected)
+        .peekable();
+    parents.peek().is_some() && !has_reference(name) && parents.all(|r| has_reference(&r.parent_table))
+}
+
 /// Builds the plan for a profile at a scale.
 pub fn build(profile: &Profile, scale: f64) -> Plan {
     let targets: BTreeMap<&str, u64> = profile
         .tables
         .iter()
-        .map(|(name, table)| (name.as_str(), row_target(table, scale)))
+        .map(|(name, table)| {
+            let scale = if belongs_to_reference(profile, name) {
+                1.0
+            } else {
+                scale
+            };
+            (name.as_str(), row_target(table, scale))
+        })
         .collect();
     let mut tables = Vec::new();
     for (name, table) in &profile.tables {

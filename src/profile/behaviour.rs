@@ -36,7 +36,7 @@ pub enum Unit {
 }
 
 /// The behaviours the simulation reads: name, unit and meaning.
-pub const KNOWN: [(&str, Unit, &str); 17] = [
+pub const KNOWN: [(&str, Unit, &str); 19] = [
     (
         "claim_send_days",
         Unit::Days,
@@ -116,6 +116,16 @@ pub const KNOWN: [(&str, Unit, &str); 17] = [
         "prepay_lead_days",
         Unit::Days,
         "days before the visit that a deposit is paid",
+    ),
+    (
+        "prepay_round_dollars",
+        Unit::Count,
+        "a deposit is what the visit will owe, rounded up to a multiple of this many dollars",
+    ),
+    (
+        "allowed_fee_fraction",
+        Unit::Fraction,
+        "an insurance plan's allowed fee as a share of the office fee, for codes the allowed-fee schedule (8286) does not list",
     ),
     (
         "discount_fraction",

@@ -1097,7 +1097,8 @@ fn settle_visit(
         .last()
         .filter(|c| c.service == date && c.patient == member)
         .and_then(|c| c.received);
-    // A prepayment at the profile's share: a deposit before the visit, rounded up to whole $50,
+    // A prepayment at the profile's share: a deposit before the visit, rounded up to the profile's
+    // round sum,
     // posted as unearned income (the prepayment type, on no procedure); on the visit's day an
     // income transfer moves what each procedure still owes onto it, as OpenDental's transfer tool
     // posts it (pairs: -a unearned, +a of type 0 on the procedure). What the deposit left over
@@ -1107,7 +1108,8 @@ fn settle_visit(
         .filter(|_| rng.gen::<f64>() < setup.behaviour.prepaid_share);
     if let Some(unearned) = prepaid {
         let owed: i64 = due.iter().map(|(_, r)| r).sum();
-        let deposit = (owed + 4_999) / 5_000 * 5_000;
+        let round = setup.behaviour.prepay_round;
+        let deposit = (owed + round - 1) / round * round;
         let lead = days(&setup.behaviour.prepay_lead, rng);
         let paid_on = (date - Duration::days(lead)).max(clock.start);
         let prov = rows.procedures[due[0].0 as usize].prov;

@@ -98,8 +98,12 @@ pub fn practice_table(table: &str) -> bool {
 /// generator's. Also the carriers (named as their checks), the plans' benefits (coinsurance
 /// states what the simulation pays), the users (each a provider's or a staff member's login), their
 /// group memberships (each user first in its own UserGroupNum, no membership twice) and the staff
-/// (reporting without cycles).
-pub const SETUP_TABLES: [&str; 8] = [
+/// (reporting without cycles). Each user's appointment views and task-list subscriptions
+/// ([`setup::USER_LINKS`]: no pair twice) and preferences (an expanded image category is one of
+/// the practice's, none twice for a user). The referral sources: patients who refer others, and
+/// referring specialists and marketing sources ([`rows::build_referral`]); the employers (local
+/// addresses); the sheet definitions' fields (consecutive per definition, laid out in tab order).
+pub const SETUP_TABLES: [&str; 14] = [
     "provider",
     "operatory",
     "carrier",
@@ -107,7 +111,13 @@ pub const SETUP_TABLES: [&str; 8] = [
     "benefit",
     "userod",
     "usergroupattach",
+    "userodapptview",
+    "tasksubscription",
+    "userodpref",
     "employee",
+    "referral",
+    "employer",
+    "sheetfielddef",
 ];
 
 /// The dbt contract's window of staged recalls: rows with `DateDue` between 2023-01-01 and as-of
@@ -576,6 +586,18 @@ impl Practice {
                 ),
             });
         }
+        for link in self.setup.user_links.iter().filter(|l| l.planned > l.rows) {
+            list.push(super::Adaptation {
+                table: link.table.into(),
+                statistic: "rows".into(),
+                target: link.planned as f64,
+                achieved: link.rows as f64,
+                reason: format!(
+                    "a user is linked to each {} at most once: {} users x {} targets",
+                    link.column, self.setup.users, link.targets
+                ),
+            });
+        }
         list
     }
 
@@ -705,8 +727,15 @@ impl Practice {
             "carrier" => self.setup.carriers as u64,
             "userod" => self.setup.users as u64,
             "employee" => self.setup.employees as u64,
-            "usergroupattach" => self.setup.memberships,
-            other => unreachable!("{other} is not a practice table"),
+            "userodpref" => self.setup.preferences,
+            "referral" => self.setup.referrals,
+            "employer" => self.setup.employers,
+            "sheetfielddef" => self.setup.field_defs,
+            link => self
+                .setup
+                .user_link(link)
+                .map(|l| l.rows)
+                .unwrap_or_else(|| unreachable!("{link} is not a practice table")),
         }
     }
 
@@ -761,6 +790,8 @@ pub struct OpenDental {
     /// Which sheet and field definition each sheetfield row has (when the plan has sheets, their
     /// fields and field definitions).
     sheet_fields: Option<Arc<paperwork::SheetFields>>,
+    /// Which new task and user each taskunread row pairs (when the plan has tasks and users).
+    task_unread: Option<Arc<paperwork::TaskUnread>>,
     adaptations: Vec<super::Adaptation>,
     generators: BTreeMap<String, Arc<TableGenerator>>,
     columns: BTreeMap<String, Arc<Vec<String>>>,
@@ -793,12 +824,19 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
         .into_iter()
         .filter(|t| plan.table(t).is_some());
     let set_up = SETUP_TABLES.into_iter().filter(|t| plan.table(t).is_some());
+    // Unread tasks follow the tasks (paperwork) and the users.
+    let unread = ["taskunread"].into_iter().filter(|_| {
+        ["taskunread", "task", "userod"]
+            .iter()
+            .all(|t| plan.table(t).is_some())
+    });
     let owned: Vec<&str> = FAMILY_TABLES
         .into_iter()
         .chain(calendar)
         .chain(verifications)
         .chain(paperwork)
         .chain(set_up)
+        .chain(unread)
         .collect();
     // The columns the simulation leaves to the generic generator draw keys that exist: a key into
     // a table the practice fills ranges over its actual rows, not the plan's target.
@@ -860,7 +898,10 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
             let def_generator = TableGenerator::new(defs, &profile.tables["sheetfielddef"], seed, clock);
             let def_columns: Vec<String> = defs.columns.iter().map(|c| c.name.clone()).collect();
             let field_defs: Vec<i64> = (0..defs.rows)
-                .map(|i| key_of(&def_generator, &def_columns, i))
+                .map(|i| {
+                    rows::field_def_sheet(&practice.setup, i as usize)
+                        .unwrap_or_else(|| key_of(&def_generator, &def_columns, i))
+                })
                 .collect();
             Some(Arc::new(paperwork::SheetFields::new(
                 &sheet_defs,
@@ -870,9 +911,50 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
         }
         _ => None,
     };
+    // Only new tasks are unread, first by the users subscribed to their list.
+    let task_unread = match (generators.get("task"), generators.contains_key("taskunread")) {
+        (Some(tasks), true) => {
+            let task_rows: Vec<(i64, i64, i64)> = (0..tasks.rows())
+                .map(|i| {
+                    let row = rows::Row::new(&columns["task"], tasks.row(i));
+                    let value = |c: &str| row.int_value(c).unwrap_or(0);
+                    (value("TaskStatus"), value("TaskListNum"), value("UserNum"))
+                })
+                .collect();
+            let setup = &practice.setup;
+            let subscriptions: Vec<(i64, i64)> = setup
+                .user_link("tasksubscription")
+                .filter(|_| generators.contains_key("tasksubscription"))
+                .map(|link| {
+                    (0..link.rows)
+                        .map(|i| link.pair(setup.users, i, |_| None))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Some(Arc::new(paperwork::TaskUnread::new(
+                &task_rows,
+                &subscriptions,
+                setup.users,
+            )))
+        }
+        _ => None,
+    };
+    let mut adaptations = practice.adaptations(plan, profile.tables["patient"].stats.row_count as f64);
+    if let (Some(unread), Some(target)) = (&task_unread, plan.table("taskunread").map(|t| t.rows)) {
+        if target > unread.capacity() {
+            adaptations.push(super::Adaptation {
+                table: "taskunread".into(),
+                statistic: "rows".into(),
+                target: target as f64,
+                achieved: unread.capacity() as f64,
+                reason: "a task is unread only while new, and never by its writer: there are no more (new task, other user) pairs".into(),
+            });
+        }
+    }
     Some(Box::new(OpenDental {
+        task_unread,
         sheet_fields,
-        adaptations: practice.adaptations(plan, profile.tables["patient"].stats.row_count as f64),
+        adaptations,
         practice,
         generators,
         columns,
@@ -911,6 +993,14 @@ impl Scenario for OpenDental {
                 cache: FamilyCache::default(),
                 parent,
                 sheet_fields: self.sheet_fields.clone(),
+            });
+        }
+        if let (Some(unread), "taskunread") = (&self.task_unread, table) {
+            return Arc::new(TaskUnreadSource {
+                unread: unread.clone(),
+                rows: self.generators[table].rows().min(unread.capacity()),
+                generator: self.generators[table].clone(),
+                columns: self.columns[table].clone(),
             });
         }
         if practice_table(table) {
@@ -984,6 +1074,21 @@ impl RowSource for FamilySource {
             &rows,
             &mut row,
         );
+        if FAMILY_TABLES[self.table] == "patient" {
+            // A family lives together, near the practice: the guarantor's street and home phone,
+            // and one of the practice's ZIP codes.
+            if local > 0 {
+                let guarantor = rows::Row::new(&self.columns, self.generator.row(index - local));
+                row.copy_from(&guarantor, &["Address", "Address2", "HmPhone"]);
+            }
+            let places = &self.practice.setup.places;
+            if !places.is_empty() {
+                let [zip, city, state] = &places[rows::spread_hash(family as u64) % places.len()];
+                for (column, text) in [("Zip", zip), ("City", city), ("State", state)] {
+                    row.set(column, Value::Text(text.clone()));
+                }
+            }
+        }
         row.values
     }
 }
@@ -1020,23 +1125,25 @@ impl RowSource for PracticeSource {
             "carrier" => rows::build_carrier(&self.practice, index, &mut row),
             "userod" => rows::build_user(&self.practice, index, &mut row),
             "employee" => rows::build_employee(index, &mut row),
+            "referral" => rows::build_referral(&self.practice.setup, index, &mut row),
+            "employer" => rows::build_employer(&self.practice.setup, index, &mut row),
+            "sheetfielddef" => rows::build_field_def(&self.practice.setup, index, &mut row),
             "insplan" => {
                 let plan = index as u32 + 1;
                 row.int("CarrierNum", self.practice.setup.carrier_of(plan) as i64);
                 row.flag("IsHidden", false);
             }
-            "usergroupattach" => {
-                // Membership `index`: user (index mod users) + 1, in its own UserGroupNum first,
-                // then in the groups after it, so that no user joins a group twice.
+            "userodpref" => {
+                // Preference `index` belongs to user (index mod users) + 1; an expanded image
+                // category (FkeyType 0) is the next of the practice's for that user each round.
                 let setup = &self.practice.setup;
-                let (users, groups) = (setup.users.max(1) as usize, setup.user_groups.max(1) as i64);
-                let (user, round) = (index % users, (index / users) as i64);
-                let own = self.parent.as_ref().and_then(|(generator, columns)| {
-                    rows::Row::new(columns, generator.row(user as u64)).int_value("UserGroupNum")
-                });
-                let first = own.filter(|g| (1..=groups).contains(g)).unwrap_or(1);
+                let users = setup.users.max(1) as usize;
+                let (user, round) = (index % users, index / users);
                 row.int("UserNum", user as i64 + 1);
-                row.int("UserGroupNum", (first - 1 + round) % groups + 1);
+                let categories = &setup.image_categories;
+                if row.int_value("FkeyType") == Some(0) && !categories.is_empty() {
+                    row.int("Fkey", categories[(user + round) % categories.len()]);
+                }
             }
             "insverifyhist" => {
                 // A history row repeats what its verification verifies.
@@ -1049,7 +1156,47 @@ impl RowSource for PracticeSource {
                     row.copy_from(&parent_row, &["VerifyType", "FKey"]);
                 }
             }
-            other => unreachable!("{other} is not a practice table"),
+            link => {
+                // A user's group memberships start at its own UserGroupNum; its views and
+                // subscriptions spread the users over the targets.
+                let setup = &self.practice.setup;
+                let link = setup.user_link(link).expect("a practice table");
+                let own = |user: u64| {
+                    let (generator, columns) = self.parent.as_ref()?;
+                    rows::Row::new(columns, generator.row(user)).int_value("UserGroupNum")
+                };
+                let first = |user| (link.table == "usergroupattach").then(|| own(user)).flatten();
+                let (user, target) = link.pair(setup.users, index as u64, first);
+                row.int("UserNum", user);
+                row.int(link.column, target);
+                if link.table == "tasksubscription" {
+                    // A subscription to a whole list names no single task.
+                    row.int("TaskNum", 0);
+                }
+            }
+        }
+        row.values
+    }
+}
+
+/// Rows of taskunread: a new task, unread by another user ([`paperwork::TaskUnread`]).
+struct TaskUnreadSource {
+    unread: Arc<paperwork::TaskUnread>,
+    rows: u64,
+    generator: Arc<TableGenerator>,
+    columns: Arc<Vec<String>>,
+}
+
+impl RowSource for TaskUnreadSource {
+    fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    fn row(&self, index: u64) -> Vec<Value> {
+        let mut row = rows::Row::new(&self.columns, self.generator.row(index));
+        if let Some((task, user)) = self.unread.pair(index) {
+            row.int("TaskNum", task);
+            row.int("UserNum", user);
         }
         row.values
     }

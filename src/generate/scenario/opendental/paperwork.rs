@@ -408,8 +408,23 @@ pub fn build(practice: &Practice, table: &str, index: u64, visit: &Visit, row: &
             let prov = visit.hygienist.unwrap_or(visit.prov);
             row.set("ProvNum", Value::Int(prov as i64));
         }
+        "sheet" => {
+            // A sheet is of its definition's type.
+            let def = row.int_value("SheetDefNum").unwrap_or(0);
+            if let Some(kind) = setup.sheet_types.get(&def) {
+                row.set("SheetType", Value::Int(*kind));
+            }
+        }
         "rxpat" => {
             row.set("ProvNum", Value::Int(visit.prov as i64));
+            // The prescription follows one of the practice's templates.
+            if !setup.prescriptions.is_empty() {
+                let (texts, controlled) = &setup.prescriptions[index as usize % setup.prescriptions.len()];
+                for (column, text) in ["Drug", "Sig", "Disp"].iter().zip(texts) {
+                    row.set(column, Value::Text(text.clone()));
+                }
+                row.set("IsControlled", Value::Bool(*controlled));
+            }
             // A prescription tied to a procedure names one of the visit's.
             if row.int_value("ProcNum").is_some_and(|k| k > 0) {
                 let key = visit
@@ -718,6 +733,76 @@ impl SheetFields {
     }
 }
 
+/// Which task and user each taskunread row pairs: only tasks still new (TaskStatus 0) are unread,
+/// never by the user who wrote them, first by the users subscribed to the task's list.
+#[derive(Debug, Default)]
+pub struct TaskUnread {
+    /// The new tasks: (TaskNum, the users who may have it unread, subscribers first).
+    tasks: Vec<(i64, Vec<i64>)>,
+    /// Whether every new task has a reader (the first round is then complete).
+    all_read: bool,
+}
+
+impl TaskUnread {
+    /// `tasks`: each task's (TaskStatus, TaskListNum, UserNum), its key being its index + 1;
+    /// `subscriptions`: (UserNum, TaskListNum) pairs; `users`: the users, keys 1..=users.
+    pub fn new(tasks: &[(i64, i64, i64)], subscriptions: &[(i64, i64)], users: u32) -> Self {
+        let tasks = tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, (status, _, _))| *status == 0)
+            .map(|(index, (_, list, writer))| {
+                let mut readers: Vec<i64> = subscriptions
+                    .iter()
+                    .filter(|(user, l)| l == list && user != writer)
+                    .map(|(user, _)| *user)
+                    .collect();
+                readers.sort_unstable();
+                readers.dedup();
+                let others = (1..=users as i64).filter(|u| u != writer && !readers.contains(u));
+                readers.extend(others.collect::<Vec<_>>());
+                (index as i64 + 1, readers)
+            })
+            .collect::<Vec<_>>();
+        let all_read = tasks.iter().all(|(_, readers)| !readers.is_empty());
+        Self { tasks, all_read }
+    }
+
+    /// The distinct (task, user) pairs there are: the most rows the table can hold.
+    pub fn capacity(&self) -> u64 {
+        self.tasks.iter().map(|(_, readers)| readers.len() as u64).sum()
+    }
+
+    /// Row `index`: (TaskNum, UserNum). Row i is new task i mod n, read by its (i / n)-th reader;
+    /// a task with fewer readers hands the row on to the next task that has one left.
+    pub fn pair(&self, index: u64) -> Option<(i64, i64)> {
+        let n = self.tasks.len() as u64;
+        if n == 0 || index >= self.capacity() {
+            return None;
+        }
+        // Rows fill round by round: round r holds every task with more than r readers (the
+        // first round, usually the only one, directly).
+        if index < n && self.all_read {
+            let (task, readers) = &self.tasks[index as usize];
+            return Some((*task, readers[0]));
+        }
+        let mut rest = index;
+        for round in 0.. {
+            let open: Vec<&(i64, Vec<i64>)> = self
+                .tasks
+                .iter()
+                .filter(|(_, readers)| readers.len() > round)
+                .collect();
+            if rest < open.len() as u64 {
+                let (task, readers) = open[rest as usize];
+                return Some((*task, readers[round]));
+            }
+            rest -= open.len() as u64;
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -787,5 +872,17 @@ mod tests {
         }
         // No candidates: the row stays the generic one.
         assert_eq!(a.visit("perioexam", 0, 3), None);
+    }
+
+    #[test]
+    fn only_new_tasks_are_unread_by_others_subscribers_first_and_no_pair_twice() {
+        // Tasks 1 (new, list 1, by user 1), 2 (done), 3 (new, list 2, by user 2).
+        let tasks = [(0, 1, 1), (2, 1, 1), (0, 2, 2)];
+        let subscriptions = [(3, 1), (1, 1), (2, 2), (3, 2)];
+        let unread = super::TaskUnread::new(&tasks, &subscriptions, 3);
+        assert_eq!(unread.capacity(), 4);
+        let pairs: Vec<(i64, i64)> = (0..4).filter_map(|i| unread.pair(i)).collect();
+        assert_eq!(pairs, vec![(1, 3), (3, 3), (1, 2), (3, 1)]);
+        assert_eq!(unread.pair(4), None);
     }
 }

@@ -811,6 +811,101 @@ fn tooth_and_surface(code: &str, key: u64) -> (String, String) {
     (tooth.to_string(), surface)
 }
 
+/// A well-mixed index for `n` (Fibonacci hashing): neighbouring families land far apart.
+pub fn spread_hash(n: u64) -> usize {
+    (n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize
+}
+
+/// Where referrals come from when no patient referred: marketing sources, by name.
+const REFERRAL_SOURCES: [&str; 6] = [
+    "Website",
+    "Search engine",
+    "Insurance directory",
+    "Online reviews",
+    "Community event",
+    "Drive-by signage",
+];
+
+/// Fills referral `index`: a patient who refers others (PatNum > 0: a person, no doctor), else
+/// alternately a referring specialist (a doctor of one of the practice's specialties other than
+/// general dentistry and hygiene, DDS) and a marketing source that is no person. Every source has a
+/// ten-digit fictional phone (555-01xx) and, when the practice has ZIP codes, a local ZIP and state.
+pub fn build_referral(setup: &Setup, index: usize, row: &mut Row) {
+    let patient = row.int_value("PatNum").is_some_and(|k| k > 0);
+    let doctor = !patient && index.is_multiple_of(2) && !setup.referral_specialties.is_empty();
+    row.flag("IsDoctor", doctor);
+    row.flag("NotPerson", !patient && !doctor);
+    row.flag("UsingTIN", false);
+    row.text("SSN", "");
+    if doctor {
+        let specialties = &setup.referral_specialties;
+        row.int("Specialty", specialties[(index / 2) % specialties.len()]);
+        row.text("Title", "DDS");
+    } else {
+        row.int("Specialty", 0);
+        row.text("Title", "");
+        row.text("BusinessName", "");
+    }
+    if !patient && !doctor {
+        row.text("LName", REFERRAL_SOURCES[(index / 2) % REFERRAL_SOURCES.len()]);
+        for column in ["FName", "MName"] {
+            row.text(column, "");
+        }
+    }
+    row.text("Telephone", &format!("503555{:04}", 100 + index % 100));
+    if !setup.places.is_empty() {
+        let [zip, city, state] = &setup.places[spread_hash(index as u64) % setup.places.len()];
+        row.text("Zip", zip);
+        row.text("City", city);
+        row.text("ST", state);
+    }
+}
+
+/// Fills employer `index`: a local business (one of the practice's ZIP codes, a fictional phone).
+pub fn build_employer(setup: &Setup, index: usize, row: &mut Row) {
+    if !setup.places.is_empty() {
+        let [zip, city, state] = &setup.places[spread_hash(index as u64 + 7) % setup.places.len()];
+        row.text("Zip", zip);
+        row.text("City", city);
+        row.text("State", state);
+    }
+    row.text("Phone", &format!("(503) 555-{:04}", 100 + index % 100));
+}
+
+/// The sheet definition (SheetDefNum) of field definition `index`: the fields come in consecutive
+/// blocks, one per sheet definition of the profile's reference rows in key order, as evenly as the
+/// count allows; `None` when the profile has no sheet definitions to follow.
+pub fn field_def_sheet(setup: &Setup, index: usize) -> Option<i64> {
+    let (position, _) = field_def_place(setup, index)?;
+    setup.sheet_types.keys().nth(position).copied()
+}
+
+/// (the definition's position among the sheet definitions, the field's place within it).
+fn field_def_place(setup: &Setup, index: usize) -> Option<(usize, usize)> {
+    let defs = setup.sheet_types.len();
+    let rows = setup.field_defs as usize;
+    if defs == 0 || index >= rows {
+        return None;
+    }
+    // Definition d holds the fields [d * rows / defs, (d + 1) * rows / defs).
+    let position = (0..defs).find(|d| (d + 1) * rows / defs > index)?;
+    Some((position, index - position * rows / defs))
+}
+
+/// Fills field definition `index`: on its sheet definition ([`field_def_sheet`]), in tab order,
+/// laid out down the page in two columns.
+pub fn build_field_def(setup: &Setup, index: usize, row: &mut Row) {
+    let Some((position, place)) = field_def_place(setup, index) else {
+        return;
+    };
+    if let Some(def) = setup.sheet_types.keys().nth(position) {
+        row.int("SheetDefNum", *def);
+    }
+    row.int("TabOrder", place as i64);
+    row.int("XPos", 50 + (place % 2) as i64 * 400);
+    row.int("YPos", 60 + (place / 2) as i64 * 10);
+}
+
 #[cfg(test)]
 mod tests {
     use super::tooth_and_surface;

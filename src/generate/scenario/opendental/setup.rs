@@ -235,6 +235,40 @@ impl Default for Intensity {
     }
 }
 
+/// The tables of (user, target) pairs the set-up shapes: (table, target key column, target table).
+/// A user's group memberships, appointment views and task-list subscriptions.
+pub const USER_LINKS: [(&str, &str, &str); 3] = [
+    ("usergroupattach", "UserGroupNum", "usergroup"),
+    ("userodapptview", "ApptViewNum", "apptview"),
+    ("tasksubscription", "TaskListNum", "tasklist"),
+];
+
+/// One of [`USER_LINKS`] at this plan: the plan's volume, capped at one row per user and target.
+#[derive(Debug, Clone)]
+pub struct UserLink {
+    pub table: &'static str,
+    pub column: &'static str,
+    /// Rows of the target table.
+    pub targets: u32,
+    /// The plan's row target, and the rows made (at most users x targets).
+    pub planned: u64,
+    pub rows: u64,
+}
+
+impl UserLink {
+    /// Row `index`: (UserNum, target key). Row i is user (i mod users) + 1 in its round i / users;
+    /// a user starts at its `first` target (1-based) and takes the next one each round, so no pair
+    /// repeats while there are no more rows than users x targets.
+    pub fn pair(&self, users: u32, index: u64, first: impl Fn(u64) -> Option<i64>) -> (i64, i64) {
+        let (users, targets) = (users.max(1) as u64, self.targets.max(1) as i64);
+        let (user, round) = (index % users, (index / users) as i64);
+        let start = first(user)
+            .filter(|t| (1..=targets).contains(t))
+            .unwrap_or((user as i64) % targets + 1);
+        (user as i64 + 1, (start - 1 + round) % targets + 1)
+    }
+}
+
 /// Everything the simulation reads, decided once per run.
 #[derive(Debug, Clone)]
 pub struct Setup {
@@ -248,10 +282,29 @@ pub struct Setup {
     pub employees: u32,
     /// Rows of the benefit table (the plan's target).
     pub benefits: u64,
-    /// User groups (the usergroup table's rows) and the users' memberships (usergroupattach's:
-    /// the plan's target, at most one per user and group).
-    pub user_groups: u32,
-    pub memberships: u64,
+    /// The tables pairing users with rows of another table ([`USER_LINKS`]), each at most once.
+    pub user_links: Vec<UserLink>,
+    /// The image categories (definition category 18): the keys of users' expanded-category
+    /// preferences (userodpref FkeyType 0).
+    pub image_categories: Vec<i64>,
+    /// Rows of userodpref and of referral (the plan's targets).
+    pub preferences: u64,
+    pub referrals: u64,
+    /// Rows of employer and of sheetfielddef (the plan's targets).
+    pub employers: u64,
+    pub field_defs: u64,
+    /// The sheet definitions' types (sheetdef reference rows: SheetDefNum -> SheetType): a
+    /// sheet is of its definition's type.
+    pub sheet_types: BTreeMap<i64, i64>,
+    /// The prescription templates (rxdef reference rows: Drug, Sig, Disp, and whether the drug
+    /// is controlled): what a patient's prescription says.
+    pub prescriptions: Vec<([String; 3], bool)>,
+    /// Where the practice's families live: the zipcode reference rows (Zip, City, State), each
+    /// frequent one listed three times so that families favour them.
+    pub places: Vec<[String; 3]>,
+    /// Specialties of referring doctors: the provider specialties (definition category 35) other
+    /// than general dentistry and hygiene.
+    pub referral_specialties: Vec<i64>,
     /// The coverage categories with a percentage (covcat.DefaultPercent >= 0), by CovCatNum:
     /// what the simulation pays for the codes of their spans, and what a plan's coinsurance
     /// benefits state.
@@ -386,6 +439,8 @@ pub struct Behaviours {
     pub coverage_before: Distribution,
     pub prepaid_share: f64,
     pub prepay_lead: Distribution,
+    /// Deposits are rounded up to a multiple of this, in cents.
+    pub prepay_round: i64,
 }
 
 impl Behaviours {
@@ -422,6 +477,7 @@ impl Behaviours {
             coverage_before: get("coverage_before_days"),
             prepaid_share: get("prepaid_share").mean.clamp(0.0, 1.0),
             prepay_lead: get("prepay_lead_days"),
+            prepay_round: (get("prepay_round_dollars").mean.round().max(1.0) * 100.0) as i64,
         }
     }
 }
@@ -620,8 +676,20 @@ impl Setup {
         let users = target("userod").max(1) as u32;
         let employees = target("employee") as u32;
         let benefits = target("benefit");
-        let user_groups = target("usergroup") as u32;
-        let memberships = target("usergroupattach").min(users as u64 * user_groups as u64);
+        let user_links = USER_LINKS
+            .iter()
+            .map(|&(table, column, target_table)| {
+                let targets = target(target_table) as u32;
+                let planned = target(table);
+                UserLink {
+                    table,
+                    column,
+                    targets,
+                    planned,
+                    rows: planned.min(users as u64 * targets as u64),
+                }
+            })
+            .collect();
         let operatories = target("operatory").max(1) as u32;
         let carriers = target("carrier").max(1) as u32;
         let plan_count = target("insplan").max(1) as u32;
@@ -675,6 +743,9 @@ impl Setup {
                 _ => {}
             }
         }
+        let allowed_share = Behaviours::get(profile, "allowed_fee_fraction")
+            .mean
+            .clamp(0.0, 1.0);
         let mut codes = BTreeMap::new();
         let mut named = BTreeMap::new();
         for row in reference_rows(profile, "procedurecode") {
@@ -688,12 +759,11 @@ impl Setup {
                 .find(|(from, to, _)| code.as_str() >= from.as_str() && code.as_str() <= to.as_str())
                 .map(|(_, _, p)| (*p).max(0))
                 .unwrap_or(0);
-            // Out-of-network allowed fees are 57-65% of office fees (semantics §5.9) when the
-            // profile carries no 8286 schedule rows: 61%.
+            // The allowed fee is the 8286 schedule's, else the profile's share of the office fee.
             let allowed = allowed_fees
                 .get(&num)
                 .copied()
-                .unwrap_or((fee as f64 * 0.61).round() as i64)
+                .unwrap_or((fee as f64 * allowed_share).round() as i64)
                 .min(fee);
             named.insert(code.clone(), num);
             codes.insert(
@@ -964,6 +1034,16 @@ impl Setup {
         let completed_share = (1.0 - future_share) * status_mix.share(|s| *s == 2);
         let broken_share = (1.0 - future_share) * status_mix.share(|s| *s == 5);
         let arrival_share = ((arrived - broken_share) / completed_share.max(0.01)).clamp(0.0, 1.0);
+        let specialties = {
+            let named = |name: &str| {
+                definitions
+                    .iter()
+                    .filter(|r| r.get("Category").map(|c| c.as_str()) == Some("35"))
+                    .find(|r| r.get("ItemName").is_some_and(|n| n.eq_ignore_ascii_case(name)))
+                    .and_then(|r| r.get("DefNum")?.parse().ok())
+            };
+            (named("General"), named("Hygienist"))
+        };
         Self {
             clock,
             patients,
@@ -973,8 +1053,43 @@ impl Setup {
             users,
             employees,
             benefits,
-            user_groups,
-            memberships,
+            user_links,
+            preferences: target("userodpref"),
+            referrals: target("referral"),
+            employers: target("employer"),
+            field_defs: target("sheetfielddef"),
+            sheet_types: reference_rows(profile, "sheetdef")
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get("SheetDefNum")?.parse().ok()?,
+                        r.get("SheetType")?.parse().ok()?,
+                    ))
+                })
+                .collect(),
+            places: reference_rows(profile, "zipcode")
+                .iter()
+                .filter_map(|r| {
+                    let text = |c: &str| r.get(c).cloned().filter(|v| !v.is_empty());
+                    let place = [text("ZipCodeDigits")?, text("City")?, text("State")?];
+                    let frequent = r
+                        .get("IsFrequent")
+                        .is_some_and(|f| matches!(f.as_str(), "t" | "true" | "1"));
+                    Some(vec![place; if frequent { 3 } else { 1 }])
+                })
+                .flatten()
+                .collect(),
+            prescriptions: reference_rows(profile, "rxdef")
+                .iter()
+                .filter_map(|r| {
+                    let text = |c: &str| r.get(c).cloned().unwrap_or_default();
+                    r.get("Drug").filter(|d| !d.is_empty())?;
+                    let controlled = r
+                        .get("IsControlled")
+                        .is_some_and(|c| matches!(c.as_str(), "t" | "true" | "1"));
+                    Some(([text("Drug"), text("Sig"), text("Disp")], controlled))
+                })
+                .collect(),
             coverage,
             operatories,
             carriers,
@@ -1069,6 +1184,7 @@ impl Setup {
             recall_type_mix,
             behaviour: Behaviours::new(profile),
             commlog_kinds: defs_in("27").into_iter().collect(),
+            image_categories: defs_in("18").into_iter().map(|(d, _)| d).collect(),
             prepayment_type: {
                 let shown: Vec<&BTreeMap<String, String>> = definitions
                     .iter()
@@ -1089,18 +1205,22 @@ impl Setup {
                     .and_then(num)
                     .or_else(|| shown.iter().filter_map(num).min())
             },
-            specialties: {
-                let named = |name: &str| {
-                    definitions
-                        .iter()
-                        .filter(|r| r.get("Category").map(|c| c.as_str()) == Some("35"))
-                        .find(|r| r.get("ItemName").is_some_and(|n| n.eq_ignore_ascii_case(name)))
-                        .and_then(|r| r.get("DefNum")?.parse().ok())
-                };
-                (named("General"), named("Hygienist"))
-            },
+            referral_specialties: defs_in("35")
+                .into_iter()
+                .map(|(d, _)| d)
+                .filter(|d| {
+                    let (general, hygienist) = specialties;
+                    Some(*d) != general && Some(*d) != hygienist
+                })
+                .collect(),
+            specialties,
             intensity: Intensity::default(),
         }
+    }
+
+    /// The user link of `table` ([`USER_LINKS`]), if it is one.
+    pub fn user_link(&self, table: &str) -> Option<&UserLink> {
+        self.user_links.iter().find(|l| l.table == table)
     }
 
     /// The day an appointment on `date` was booked: the profile's booking lead before it. A future
