@@ -539,7 +539,7 @@ fn the_demo_keeps_the_ledger_and_the_contract_and_is_the_same_whatever_the_jobs(
         }
         let (b0, b31, b61, over_90): (f64, f64, f64, f64) = sqlx::query_as(
             r#"select sum("Bal_0_30")::float8, sum("Bal_31_60")::float8, sum("Bal_61_90")::float8,
-                      (sum("BalOver90") / nullif(sum("BalTotal"), 0))::float8
+                      (sum("BalOver90") / nullif(sum("Bal_0_30" + "Bal_31_60" + "Bal_61_90" + "BalOver90"), 0))::float8
                from raw.patient where "Guarantor" = "PatNum""#,
         )
         .fetch_one(&mut c)

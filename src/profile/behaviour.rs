@@ -36,7 +36,7 @@ pub enum Unit {
 }
 
 /// The behaviours the simulation reads: name, unit and meaning.
-pub const KNOWN: [(&str, Unit, &str); 19] = [
+pub const KNOWN: [(&str, Unit, &str); 20] = [
     (
         "claim_send_days",
         Unit::Days,
@@ -121,6 +121,11 @@ pub const KNOWN: [(&str, Unit, &str); 19] = [
         "prepay_round_dollars",
         Unit::Count,
         "a deposit is what the visit will owe, rounded up to a multiple of this many dollars",
+    ),
+    (
+        "estimate_excess_fraction",
+        Unit::Fraction,
+        "how much more than their final portion a patient pays who pays before the insurance has paid (the insurance paid more than estimated), as a share of the portion: the excess stays on account as a credit",
     ),
     (
         "allowed_fee_fraction",

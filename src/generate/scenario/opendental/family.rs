@@ -420,7 +420,9 @@ fn age_at(birth: Option<NaiveDate>, date: NaiveDate) -> u32 {
     birth.map(|b| date.years_since(b).unwrap_or(0)).unwrap_or(40)
 }
 
-/// The largest charge (positive adjustment) on one procedure, in cents.
+/// The largest charge (positive adjustment) on one procedure, and the largest overpayment of one,
+/// in cents: the contract's int_ar_balance floors a procedure's balance at -$2,000
+/// (dbt_dental_models.md §4.3 item 12), and both move it that way.
 const CHARGE_LIMIT: i64 = 100_000;
 
 /// The patient's visits, procedures, insurance and payments.
@@ -1163,12 +1165,18 @@ fn settle_visit(
         return;
     }
     let mut day = setup.lagged(rng, date, &setup.pay_lag, &setup.pay_weekday);
+    // A patient who pays before the insurance has paid pays the estimated portion, which can
+    // exceed what is left once the insurance pays (it paid more than estimated): the excess, a
+    // share of the portion, stays on account as a credit.
+    let mut excess = 0.0;
     if let Some(received) = claim_received {
         let waits = rng.gen::<f64>() < setup.behaviour.pay_after_insurance;
         if waits && day < received {
             // Paid once the insurance has paid: the statement goes out, the patient pays.
             let wait = &setup.behaviour.statement_wait;
             day = setup.lagged(rng, received, wait, &setup.pay_weekday);
+        } else if day < received {
+            excess = setup.behaviour.estimate_excess.quantile(rng.gen());
         }
     }
     let instalments =
@@ -1188,7 +1196,8 @@ fn settle_visit(
         for (p, amount) in &due {
             let base = amount / instalments;
             let share = if part == instalments - 1 {
-                amount - base * (instalments - 1)
+                let over = ((*amount as f64 * excess).round() as i64).min(CHARGE_LIMIT);
+                amount - base * (instalments - 1) + over
             } else {
                 base
             };

@@ -26,7 +26,8 @@
 //! (`Bal_0_30` .. `BalOver90`) hold the charges (completed procedures, positive adjustments) by age
 //! at as-of after applying every credit to the oldest bucket first, and `InsEst` the pending
 //! (Status 0) `InsPayEst` (semantics §5.5). Other members carry 0 in those columns. A deposit
-//! larger than what its visit cost leaves a credit: a negative `BalTotal` with nothing aged.
+//! larger than what its visit cost, or a payment made before the insurance paid more than
+//! estimated, leaves a credit: a negative `BalTotal` with nothing aged.
 
 pub mod chairs;
 pub mod family;

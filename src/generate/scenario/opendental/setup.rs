@@ -441,6 +441,7 @@ pub struct Behaviours {
     pub prepay_lead: Distribution,
     /// Deposits are rounded up to a multiple of this, in cents.
     pub prepay_round: i64,
+    pub estimate_excess: Distribution,
 }
 
 impl Behaviours {
@@ -478,6 +479,7 @@ impl Behaviours {
             prepaid_share: get("prepaid_share").mean.clamp(0.0, 1.0),
             prepay_lead: get("prepay_lead_days"),
             prepay_round: (get("prepay_round_dollars").mean.round().max(1.0) * 100.0) as i64,
+            estimate_excess: get("estimate_excess_fraction"),
         }
     }
 }
