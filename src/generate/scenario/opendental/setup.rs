@@ -549,6 +549,11 @@ fn relationship<'p>(
 }
 
 /// Reference rows of a table as maps column -> text.
+/// Whether a boolean cell of a reference row is true (CSV files write `true`, PostgreSQL `t`).
+fn reference_flag(cell: &str) -> bool {
+    matches!(cell, "t" | "true" | "1")
+}
+
 pub fn reference_rows(profile: &Profile, table: &str) -> Vec<BTreeMap<String, String>> {
     let Some(reference) = stats(profile, table).and_then(|t| t.reference.as_ref()) else {
         return Vec::new();
@@ -1074,9 +1079,7 @@ impl Setup {
                 .filter_map(|r| {
                     let text = |c: &str| r.get(c).cloned().filter(|v| !v.is_empty());
                     let place = [text("ZipCodeDigits")?, text("City")?, text("State")?];
-                    let frequent = r
-                        .get("IsFrequent")
-                        .is_some_and(|f| matches!(f.as_str(), "t" | "true" | "1"));
+                    let frequent = r.get("IsFrequent").is_some_and(|f| reference_flag(f));
                     Some(vec![place; if frequent { 3 } else { 1 }])
                 })
                 .flatten()
@@ -1086,9 +1089,7 @@ impl Setup {
                 .filter_map(|r| {
                     let text = |c: &str| r.get(c).cloned().unwrap_or_default();
                     r.get("Drug").filter(|d| !d.is_empty())?;
-                    let controlled = r
-                        .get("IsControlled")
-                        .is_some_and(|c| matches!(c.as_str(), "t" | "true" | "1"));
+                    let controlled = r.get("IsControlled").is_some_and(|c| reference_flag(c));
                     Some(([text("Drug"), text("Sig"), text("Disp")], controlled))
                 })
                 .collect(),
@@ -1191,10 +1192,7 @@ impl Setup {
                 let shown: Vec<&BTreeMap<String, String>> = definitions
                     .iter()
                     .filter(|r| r.get("Category").map(|c| c.as_str()) == Some("29"))
-                    .filter(|r| {
-                        !r.get("IsHidden")
-                            .is_some_and(|h| matches!(h.as_str(), "t" | "true" | "1"))
-                    })
+                    .filter(|r| !r.get("IsHidden").is_some_and(|h| reference_flag(h)))
                     .filter(|r| !r.get("ItemValue").is_some_and(|v| v.contains('X')))
                     .collect();
                 let num = |r: &&BTreeMap<String, String>| r.get("DefNum")?.parse::<i64>().ok();
