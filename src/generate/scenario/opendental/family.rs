@@ -1100,11 +1100,10 @@ fn settle_visit(
         .filter(|c| c.service == date && c.patient == member)
         .and_then(|c| c.received);
     // A prepayment at the profile's share: a deposit before the visit, rounded up to the profile's
-    // round sum,
-    // posted as unearned income (the prepayment type, on no procedure); on the visit's day an
-    // income transfer moves what each procedure still owes onto it, as OpenDental's transfer tool
-    // posts it (pairs: -a unearned, +a of type 0 on the procedure). What the deposit left over
-    // stays on account: a credit balance.
+    // round sum, posted as unearned income (the prepayment type, on no procedure); on the visit's
+    // day an income transfer moves what each procedure still owes onto it, as OpenDental's transfer
+    // tool posts it (pairs: -a unearned, +a of type 0 on the procedure). What the deposit left
+    // over stays on account: a credit balance.
     let prepaid = setup
         .prepayment_type
         .filter(|_| rng.gen::<f64>() < setup.behaviour.prepaid_share);

@@ -128,6 +128,23 @@ pub const RECALL_WINDOW: (u64, u64) = (5_000, 15_000);
 /// The dbt contract's patient window (int_patient_profile 1,000-100,000, dbt_dental_models.md §3.8).
 pub const CONTRACT_PATIENTS: (u64, u64) = (1_000, 100_000);
 
+/// The adaptation of a table whose volume is capped at `achieved` below its plan's `target`, with
+/// the reason; none when the cap does not bind.
+fn capped(
+    table: &str,
+    target: u64,
+    achieved: u64,
+    reason: impl FnOnce() -> String,
+) -> Option<super::Adaptation> {
+    (target > achieved).then(|| super::Adaptation {
+        table: table.into(),
+        statistic: "rows".into(),
+        target: target as f64,
+        achieved: achieved as f64,
+        reason: reason(),
+    })
+}
+
 /// One tuning step of an intensity toward a goal: goal / achieved, at most a halving or a doubling
 /// per counting pass.
 fn toward(goal: f64, achieved: f64) -> f64 {
@@ -575,29 +592,19 @@ impl Practice {
             });
         }
         let target = plan.table("procgroupitem").map(|t| t.rows).unwrap_or(0);
-        if target > self.group_pairs() {
-            list.push(super::Adaptation {
-                table: "procgroupitem".into(),
-                statistic: "rows".into(),
-                target: target as f64,
-                achieved: self.group_pairs() as f64,
-                reason: format!(
-                    "a group-note item pairs two completed procedures of one visit, each pair once (the contract's UQ(ProcNum, GroupNum), dbt_dental_models.md §2): the visits hold {} pairs",
-                    self.group_pairs()
-                ),
-            });
-        }
-        for link in self.setup.user_links.iter().filter(|l| l.planned > l.rows) {
-            list.push(super::Adaptation {
-                table: link.table.into(),
-                statistic: "rows".into(),
-                target: link.planned as f64,
-                achieved: link.rows as f64,
-                reason: format!(
+        list.extend(capped("procgroupitem", target, self.group_pairs(), || {
+            format!(
+                "a group-note item pairs two completed procedures of one visit, each pair once (the contract's UQ(ProcNum, GroupNum), dbt_dental_models.md §2): the visits hold {} pairs",
+                self.group_pairs()
+            )
+        }));
+        for link in &self.setup.user_links {
+            list.extend(capped(link.table, link.planned, link.rows, || {
+                format!(
                     "a user is linked to each {} at most once: {} users x {} targets",
                     link.column, self.setup.users, link.targets
-                ),
-            });
+                )
+            }));
         }
         list
     }
@@ -942,15 +949,9 @@ pub fn factory(profile: &Profile, plan: &Plan, seed: u64, clock: Clock) -> Optio
     };
     let mut adaptations = practice.adaptations(plan, profile.tables["patient"].stats.row_count as f64);
     if let (Some(unread), Some(target)) = (&task_unread, plan.table("taskunread").map(|t| t.rows)) {
-        if target > unread.capacity() {
-            adaptations.push(super::Adaptation {
-                table: "taskunread".into(),
-                statistic: "rows".into(),
-                target: target as f64,
-                achieved: unread.capacity() as f64,
-                reason: "a task is unread only while new, and never by its writer: there are no more (new task, other user) pairs".into(),
-            });
-        }
+        adaptations.extend(capped("taskunread", target, unread.capacity(), || {
+            "a task is unread only while new, and never by its writer: there are no more (new task, other user) pairs".into()
+        }));
     }
     Some(Box::new(OpenDental {
         task_unread,
@@ -1082,9 +1083,7 @@ impl RowSource for FamilySource {
                 let guarantor = rows::Row::new(&self.columns, self.generator.row(index - local));
                 row.copy_from(&guarantor, &["Address", "Address2", "HmPhone"]);
             }
-            let places = &self.practice.setup.places;
-            if !places.is_empty() {
-                let [zip, city, state] = &places[rows::spread_hash(family as u64) % places.len()];
+            if let Some([zip, city, state]) = self.practice.setup.place(family as u64) {
                 for (column, text) in [("Zip", zip), ("City", city), ("State", state)] {
                     row.set(column, Value::Text(text.clone()));
                 }
@@ -1162,12 +1161,12 @@ impl RowSource for PracticeSource {
                 // subscriptions spread the users over the targets.
                 let setup = &self.practice.setup;
                 let link = setup.user_link(link).expect("a practice table");
+                // (Only usergroupattach has the users as its parent.)
                 let own = |user: u64| {
                     let (generator, columns) = self.parent.as_ref()?;
                     rows::Row::new(columns, generator.row(user)).int_value("UserGroupNum")
                 };
-                let first = |user| (link.table == "usergroupattach").then(|| own(user)).flatten();
-                let (user, target) = link.pair(setup.users, index as u64, first);
+                let (user, target) = link.pair(setup.users, index as u64, own);
                 row.int("UserNum", user);
                 row.int(link.column, target);
                 if link.table == "tasksubscription" {

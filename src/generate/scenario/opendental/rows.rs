@@ -811,11 +811,6 @@ fn tooth_and_surface(code: &str, key: u64) -> (String, String) {
     (tooth.to_string(), surface)
 }
 
-/// A well-mixed index for `n` (Fibonacci hashing): neighbouring families land far apart.
-pub fn spread_hash(n: u64) -> usize {
-    (n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize
-}
-
 /// Where referrals come from when no patient referred: marketing sources, by name.
 const REFERRAL_SOURCES: [&str; 6] = [
     "Website",
@@ -853,8 +848,7 @@ pub fn build_referral(setup: &Setup, index: usize, row: &mut Row) {
         }
     }
     row.text("Telephone", &format!("503555{:04}", 100 + index % 100));
-    if !setup.places.is_empty() {
-        let [zip, city, state] = &setup.places[spread_hash(index as u64) % setup.places.len()];
+    if let Some([zip, city, state]) = setup.place(index as u64) {
         row.text("Zip", zip);
         row.text("City", city);
         row.text("ST", state);
@@ -863,8 +857,7 @@ pub fn build_referral(setup: &Setup, index: usize, row: &mut Row) {
 
 /// Fills employer `index`: a local business (one of the practice's ZIP codes, a fictional phone).
 pub fn build_employer(setup: &Setup, index: usize, row: &mut Row) {
-    if !setup.places.is_empty() {
-        let [zip, city, state] = &setup.places[spread_hash(index as u64 + 7) % setup.places.len()];
+    if let Some([zip, city, state]) = setup.place(index as u64 + 7) {
         row.text("Zip", zip);
         row.text("City", city);
         row.text("State", state);
@@ -876,31 +869,30 @@ pub fn build_employer(setup: &Setup, index: usize, row: &mut Row) {
 /// blocks, one per sheet definition of the profile's reference rows in key order, as evenly as the
 /// count allows; `None` when the profile has no sheet definitions to follow.
 pub fn field_def_sheet(setup: &Setup, index: usize) -> Option<i64> {
-    let (position, _) = field_def_place(setup, index)?;
-    setup.sheet_types.keys().nth(position).copied()
+    field_def_place(setup, index).map(|(def, _)| def)
 }
 
-/// (the definition's position among the sheet definitions, the field's place within it).
-fn field_def_place(setup: &Setup, index: usize) -> Option<(usize, usize)> {
-    let defs = setup.sheet_types.len();
-    let rows = setup.field_defs as usize;
-    if defs == 0 || index >= rows {
+/// (the field's SheetDefNum, its place within that definition's block): the fields spread over
+/// the definitions in order ([`super::paperwork::spread`]).
+fn field_def_place(setup: &Setup, index: usize) -> Option<(i64, usize)> {
+    let (defs, rows) = (setup.sheet_types.len(), setup.field_defs);
+    if defs == 0 || index as u64 >= rows {
         return None;
     }
-    // Definition d holds the fields [d * rows / defs, (d + 1) * rows / defs).
-    let position = (0..defs).find(|d| (d + 1) * rows / defs > index)?;
-    Some((position, index - position * rows / defs))
+    let position = super::paperwork::spread(index as u64, rows, defs);
+    // The block of definition k starts at ceil(k x rows / defs).
+    let start = (position as u64 * rows).div_ceil(defs as u64) as usize;
+    let def = *setup.sheet_types.keys().nth(position)?;
+    Some((def, index - start))
 }
 
 /// Fills field definition `index`: on its sheet definition ([`field_def_sheet`]), in tab order,
 /// laid out down the page in two columns.
 pub fn build_field_def(setup: &Setup, index: usize, row: &mut Row) {
-    let Some((position, place)) = field_def_place(setup, index) else {
+    let Some((def, place)) = field_def_place(setup, index) else {
         return;
     };
-    if let Some(def) = setup.sheet_types.keys().nth(position) {
-        row.int("SheetDefNum", *def);
-    }
+    row.int("SheetDefNum", def);
     row.int("TabOrder", place as i64);
     row.int("XPos", 50 + (place % 2) as i64 * 400);
     row.int("YPos", 60 + (place / 2) as i64 * 10);

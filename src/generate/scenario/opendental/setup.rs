@@ -548,12 +548,12 @@ fn relationship<'p>(
     })
 }
 
-/// Reference rows of a table as maps column -> text.
 /// Whether a boolean cell of a reference row is true (CSV files write `true`, PostgreSQL `t`).
 fn reference_flag(cell: &str) -> bool {
     matches!(cell, "t" | "true" | "1")
 }
 
+/// Reference rows of a table as maps column -> text.
 pub fn reference_rows(profile: &Profile, table: &str) -> Vec<BTreeMap<String, String>> {
     let Some(reference) = stats(profile, table).and_then(|t| t.reference.as_ref()) else {
         return Vec::new();
@@ -1216,6 +1216,15 @@ impl Setup {
             specialties,
             intensity: Intensity::default(),
         }
+    }
+
+    /// The place (Zip, City, State) of whatever `key` numbers (a family, a referral, an employer):
+    /// one of [`Setup::places`], well mixed so that neighbouring keys land apart; `None` when the
+    /// profile has no ZIP codes.
+    pub fn place(&self, key: u64) -> Option<&[String; 3]> {
+        // Fibonacci hashing mixes the key.
+        let mixed = (key.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize;
+        (!self.places.is_empty()).then(|| &self.places[mixed % self.places.len()])
     }
 
     /// The user link of `table` ([`USER_LINKS`]), if it is one.
